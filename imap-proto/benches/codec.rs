@@ -1,0 +1,3 @@
+//! Criterion benches of the codec (placeholder until the parsers land).
+
+fn main() {}

@@ -1,0 +1,34 @@
+//! The IMAP codec: types, parser, serializer and a bounded framer, with no I/O.
+//!
+//! This crate owns no socket, no clock and no thread. It reads and writes the wire grammar of
+//! IMAP4rev1 (RFC 3501) and IMAP4rev2 (RFC 9051) with the common extensions, in both
+//! directions: a server parses commands and writes responses, a client parses responses and
+//! writes commands. `mailhub-mta-core` connects it to sockets.
+//!
+//! Driving it:
+//!
+//! 1. feed received bytes to a [`framing::Framer`] ([`framing::Framer::handle_input`]);
+//! 2. drain [`framing::Framer::poll_event`]: each literal is announced before its bytes
+//!    arrive, so the caller may accept it (and send `+` for a synchronising one), stream it as
+//!    chunks, or refuse it; each complete command or response comes out as one unit;
+//! 3. parse the unit: `Command::parse` on the server side, `Response::parse` on the client;
+//! 4. write answers with `Response::to_bytes` or `Command::encode` (which splits at
+//!    synchronising literals so a client can wait for the continuation).
+//!
+//! Values are typed and validated at construction ([`Tag`], [`MailboxName`],
+//! [`SequenceSet`] …); parse errors keep the tag so the server can answer `tag BAD`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[allow(dead_code)] // Used by the command and response serializers being added.
+mod encode;
+mod error;
+pub mod framing;
+#[allow(dead_code)] // Used by the command and response parsers being added.
+mod parse;
+pub mod types;
+
+pub use encode::Encoded;
+pub use error::{FrameError, ParseError, ValidationError};
+pub use types::*;
