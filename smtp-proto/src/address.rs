@@ -1,0 +1,563 @@
+//! Domains, address literals, mailboxes and the paths of MAIL and RCPT.
+//!
+//! RFC 5321 §4.1.2 (`Domain`, `address-literal`, `Mailbox`, `Local-part`, `Path` with the
+//! obsolete source route `A-d-l`, which is accepted and ignored as §C and §4.1.1.3 ask),
+//! §4.1.3 (address literals), §4.5.3.1 (size limits: local part 64, domain 255, path 256
+//! octets) and RFC 6531 §3.3 (UTF-8 in local parts and domains, only with SMTPUTF8 — the types
+//! accept it and say so through `is_ascii`; the engines check the SMTPUTF8 rule).
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::error::PathError;
+
+const MAX_LOCAL: usize = 64;
+const MAX_DOMAIN: usize = 255;
+const MAX_LABEL: usize = 63;
+const MAX_PATH: usize = 256;
+
+/// A domain name: dot-separated labels of letters, digits and inner hyphens (`sub-domain`), or
+/// U-labels of UTF-8 (RFC 6531). At most 255 octets, labels at most 63.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Domain(String);
+
+impl Domain {
+    /// Validates a domain.
+    pub fn new(s: impl Into<String>) -> Result<Domain, PathError> {
+        let s = s.into();
+        validate_domain(&s)?;
+        Ok(Domain(s))
+    }
+
+    /// The domain as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is all ASCII (no U-labels).
+    pub fn is_ascii(&self) -> bool {
+        self.0.is_ascii()
+    }
+
+    /// Compares ignoring ASCII case, as domain names compare.
+    pub fn eq_ignore_case(&self, other: &Domain) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+fn validate_domain(s: &str) -> Result<(), PathError> {
+    if s.is_empty() {
+        return Err(PathError::Syntax("empty domain"));
+    }
+    if s.len() > MAX_DOMAIN {
+        return Err(PathError::DomainTooLong);
+    }
+    for label in s.split('.') {
+        if label.is_empty() {
+            return Err(PathError::Syntax("empty domain label"));
+        }
+        if label.len() > MAX_LABEL {
+            return Err(PathError::DomainTooLong);
+        }
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || !c.is_ascii() && !c.is_control();
+        let first = label.chars().next().expect("non-empty");
+        let last = label.chars().next_back().expect("non-empty");
+        if !ok_char(first) || !ok_char(last) || !label.chars().all(|c| ok_char(c) || c == '-') {
+            return Err(PathError::Syntax("invalid character in domain"));
+        }
+    }
+    Ok(())
+}
+
+impl TryFrom<&str> for Domain {
+    type Error = PathError;
+    fn try_from(s: &str) -> Result<Domain, PathError> {
+        Domain::new(s)
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An address literal (RFC 5321 §4.1.3): `[192.0.2.1]`, `[IPv6:2001:db8::1]` or a general
+/// `[tag:content]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AddressLiteral {
+    /// `[a.b.c.d]`.
+    Ipv4(Ipv4Addr),
+    /// `[IPv6:…]`.
+    Ipv6(Ipv6Addr),
+    /// `[tag:content]`, a standardized tag other than IPv6.
+    General {
+        /// The tag (`Ldh-str`).
+        tag: String,
+        /// The content (`dcontent`: printable ASCII but `[`, `\`, `]`).
+        content: String,
+    },
+}
+
+impl AddressLiteral {
+    /// Parses the text between the brackets.
+    pub fn parse_inner(s: &str) -> Result<AddressLiteral, PathError> {
+        if let Some((tag, content)) = s.split_once(':') {
+            if tag.eq_ignore_ascii_case("IPv6") {
+                return content
+                    .parse()
+                    .map(AddressLiteral::Ipv6)
+                    .map_err(|_| PathError::Syntax("invalid IPv6 literal"));
+            }
+            let tag_ok = !tag.is_empty()
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !tag.ends_with('-');
+            let content_ok =
+                !content.is_empty() && content.bytes().all(|b| matches!(b, 33..=90 | 94..=126));
+            if tag_ok && content_ok {
+                return Ok(AddressLiteral::General {
+                    tag: tag.to_owned(),
+                    content: content.to_owned(),
+                });
+            }
+            return Err(PathError::Syntax("invalid general address literal"));
+        }
+        // `Snum` is 1*3DIGIT; std's parser also refuses leading zeros, which keeps the value
+        // and its text one-to-one.
+        s.parse()
+            .map(AddressLiteral::Ipv4)
+            .map_err(|_| PathError::Syntax("invalid IPv4 literal"))
+    }
+}
+
+impl fmt::Display for AddressLiteral {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressLiteral::Ipv4(a) => write!(f, "[{a}]"),
+            AddressLiteral::Ipv6(a) => write!(f, "[IPv6:{a}]"),
+            AddressLiteral::General { tag, content } => write!(f, "[{tag}:{content}]"),
+        }
+    }
+}
+
+/// The part after `@` of a mailbox, or the argument of HELO/EHLO/LHLO.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// A domain name.
+    Domain(Domain),
+    /// An address literal.
+    Literal(AddressLiteral),
+}
+
+impl Host {
+    /// Parses a domain or a bracketed address literal.
+    pub fn parse(s: &str) -> Result<Host, PathError> {
+        if let Some(inner) = s.strip_prefix('[') {
+            let inner = inner
+                .strip_suffix(']')
+                .ok_or(PathError::Syntax("unterminated address literal"))?;
+            AddressLiteral::parse_inner(inner).map(Host::Literal)
+        } else {
+            Domain::new(s).map(Host::Domain)
+        }
+    }
+
+    /// Whether it is all ASCII.
+    pub fn is_ascii(&self) -> bool {
+        match self {
+            Host::Domain(d) => d.is_ascii(),
+            Host::Literal(_) => true,
+        }
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => d.fmt(f),
+            Host::Literal(l) => l.fmt(f),
+        }
+    }
+}
+
+/// `atext` of RFC 5322 §3.2.3, which RFC 5321 `Atom` uses.
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || "!#$%&'*+-/=?^_`{|}~".contains(c)
+        || !c.is_ascii() && !c.is_control()
+}
+
+/// The local part of a mailbox, held decoded (without quotes or backslashes). It is written as
+/// a `Dot-string` when it can be and as a `Quoted-string` otherwise, and its written form is at
+/// most 64 octets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LocalPart(String);
+
+impl LocalPart {
+    /// Validates a decoded local part: printable ASCII or non-ASCII UTF-8, at most 64 octets
+    /// once written.
+    pub fn new(s: impl Into<String>) -> Result<LocalPart, PathError> {
+        let s = s.into();
+        if !s
+            .chars()
+            .all(|c| matches!(c, ' '..='~') || !c.is_ascii() && !c.is_control())
+        {
+            return Err(PathError::Syntax("invalid character in local part"));
+        }
+        let lp = LocalPart(s);
+        if lp.wire_len() > MAX_LOCAL {
+            return Err(PathError::LocalPartTooLong);
+        }
+        Ok(lp)
+    }
+
+    /// The decoded text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is all ASCII.
+    pub fn is_ascii(&self) -> bool {
+        self.0.is_ascii()
+    }
+
+    fn is_dot_string(&self) -> bool {
+        !self.0.is_empty()
+            && self
+                .0
+                .split('.')
+                .all(|a| !a.is_empty() && a.chars().all(is_atext))
+    }
+
+    fn wire_len(&self) -> usize {
+        if self.is_dot_string() {
+            self.0.len()
+        } else {
+            2 + self.0.len() + self.0.bytes().filter(|b| *b == b'"' || *b == b'\\').count()
+        }
+    }
+}
+
+impl fmt::Display for LocalPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_dot_string() {
+            return f.write_str(&self.0);
+        }
+        f.write_str("\"")?;
+        for c in self.0.chars() {
+            if c == '"' || c == '\\' {
+                f.write_str("\\")?;
+            }
+            write!(f, "{c}")?;
+        }
+        f.write_str("\"")
+    }
+}
+
+/// A mailbox, `local-part@host`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Mailbox {
+    /// The local part.
+    pub local: LocalPart,
+    /// The domain or address literal.
+    pub host: Host,
+}
+
+impl Mailbox {
+    /// Parses `local@domain` (no angle brackets) in full.
+    pub fn parse(s: &str) -> Result<Mailbox, PathError> {
+        let mut p = Cursor { s, pos: 0 };
+        let m = p.mailbox()?;
+        if p.pos != s.len() {
+            return Err(PathError::Syntax("trailing characters after mailbox"));
+        }
+        Ok(m)
+    }
+
+    /// Whether the mailbox is all ASCII.
+    pub fn is_ascii(&self) -> bool {
+        self.local.is_ascii() && self.host.is_ascii()
+    }
+}
+
+impl fmt::Display for Mailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.local, self.host)
+    }
+}
+
+/// The argument of MAIL FROM: a mailbox, or the null path `<>` of bounces (RFC 5321 §4.5.5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReversePath {
+    /// `<>`.
+    Null,
+    /// `<mailbox>`.
+    Mailbox(Mailbox),
+}
+
+impl ReversePath {
+    /// Parses a complete `<…>` path.
+    pub fn parse(s: &str) -> Result<ReversePath, PathError> {
+        let (p, n) = parse_path(s)?;
+        if n != s.len() {
+            return Err(PathError::Syntax("trailing characters after path"));
+        }
+        match p {
+            RawPath::Null => Ok(ReversePath::Null),
+            RawPath::Mailbox(m) => Ok(ReversePath::Mailbox(m)),
+            RawPath::Postmaster => Err(PathError::Syntax("mailbox without domain")),
+        }
+    }
+
+    /// Whether it is all ASCII.
+    pub fn is_ascii(&self) -> bool {
+        match self {
+            ReversePath::Null => true,
+            ReversePath::Mailbox(m) => m.is_ascii(),
+        }
+    }
+}
+
+impl fmt::Display for ReversePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReversePath::Null => f.write_str("<>"),
+            ReversePath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// The argument of RCPT TO: a mailbox, or `<Postmaster>` without a domain (RFC 5321 §4.1.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ForwardPath {
+    /// `<Postmaster>` (any case), which every server must accept.
+    Postmaster,
+    /// `<mailbox>`.
+    Mailbox(Mailbox),
+}
+
+impl ForwardPath {
+    /// Parses a complete `<…>` path.
+    pub fn parse(s: &str) -> Result<ForwardPath, PathError> {
+        let (p, n) = parse_path(s)?;
+        if n != s.len() {
+            return Err(PathError::Syntax("trailing characters after path"));
+        }
+        match p {
+            RawPath::Null => Err(PathError::Syntax("null forward-path")),
+            RawPath::Postmaster => Ok(ForwardPath::Postmaster),
+            RawPath::Mailbox(m) => Ok(ForwardPath::Mailbox(m)),
+        }
+    }
+
+    /// Whether it is all ASCII.
+    pub fn is_ascii(&self) -> bool {
+        match self {
+            ForwardPath::Postmaster => true,
+            ForwardPath::Mailbox(m) => m.is_ascii(),
+        }
+    }
+}
+
+impl fmt::Display for ForwardPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForwardPath::Postmaster => f.write_str("<Postmaster>"),
+            ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// A path as read, before MAIL or RCPT decides which forms it allows.
+#[derive(Debug)]
+pub(crate) enum RawPath {
+    Null,
+    Postmaster,
+    Mailbox(Mailbox),
+}
+
+/// Parses a path at the start of `s`: `<>`, `<postmaster>` or `<[A-d-l:]mailbox>`. Returns it
+/// and the number of bytes read.
+pub(crate) fn parse_path(s: &str) -> Result<(RawPath, usize), PathError> {
+    let mut p = Cursor { s, pos: 0 };
+    if !p.eat('<') {
+        return Err(PathError::Syntax("path must start with <"));
+    }
+    if p.eat('>') {
+        return Ok((RawPath::Null, 2));
+    }
+    if p.peek() == Some('@') {
+        // A-d-l: @one,@two: — read and dropped (RFC 5321 §4.1.1.3, Appendix C).
+        loop {
+            if !p.eat('@') {
+                return Err(PathError::Syntax("bad source route"));
+            }
+            let start = p.pos;
+            p.take_while(|c| c != ',' && c != ':' && c != '>');
+            Domain::new(&s[start..p.pos])?;
+            if p.eat(':') {
+                break;
+            }
+            if !p.eat(',') {
+                return Err(PathError::Syntax("bad source route"));
+            }
+        }
+    }
+    let rest = &s[p.pos..];
+    if rest.len() >= 11 && rest[..11].eq_ignore_ascii_case("postmaster>") {
+        let n = p.pos + 11;
+        return if n > MAX_PATH {
+            Err(PathError::PathTooLong)
+        } else {
+            Ok((RawPath::Postmaster, n))
+        };
+    }
+    let m = p.mailbox()?;
+    if !p.eat('>') {
+        return Err(PathError::Syntax("path must end with >"));
+    }
+    if p.pos > MAX_PATH {
+        return Err(PathError::PathTooLong);
+    }
+    Ok((RawPath::Mailbox(m), p.pos))
+}
+
+struct Cursor<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<char> {
+        self.s[self.pos..].chars().next()
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += c.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn take_while(&mut self, f: impl Fn(char) -> bool) {
+        while let Some(c) = self.peek() {
+            if !f(c) {
+                break;
+            }
+            self.pos += c.len_utf8();
+        }
+    }
+
+    fn mailbox(&mut self) -> Result<Mailbox, PathError> {
+        let start = self.pos;
+        let local = if self.eat('"') {
+            let mut text = String::new();
+            loop {
+                match self.peek() {
+                    None => return Err(PathError::Syntax("unterminated quoted string")),
+                    Some('"') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    Some('\\') => {
+                        self.pos += 1;
+                        match self.peek() {
+                            Some(c @ ' '..='~') => {
+                                self.pos += 1;
+                                text.push(c);
+                            }
+                            _ => return Err(PathError::Syntax("bad quoted-pair")),
+                        }
+                    }
+                    Some(c) if c == ' ' || c == '!' || matches!(c, '#'..='[' | ']'..='~') => {
+                        self.pos += 1;
+                        text.push(c);
+                    }
+                    Some(c) if !c.is_ascii() && !c.is_control() => {
+                        self.pos += c.len_utf8();
+                        text.push(c);
+                    }
+                    Some(_) => return Err(PathError::Syntax("invalid character in quoted string")),
+                }
+            }
+            text
+        } else {
+            self.take_while(|c| is_atext(c) || c == '.');
+            let text = &self.s[start..self.pos];
+            if text.is_empty() || text.split('.').any(str::is_empty) {
+                return Err(PathError::Syntax("invalid local part"));
+            }
+            text.to_owned()
+        };
+        if self.pos - start > MAX_LOCAL {
+            return Err(PathError::LocalPartTooLong);
+        }
+        let local = LocalPart::new(local)?;
+        if !self.eat('@') {
+            return Err(PathError::Syntax("missing @ in mailbox"));
+        }
+        let hstart = self.pos;
+        if self.peek() == Some('[') {
+            self.take_while(|c| c != ']' && c != '>');
+            if !self.eat(']') {
+                return Err(PathError::Syntax("unterminated address literal"));
+            }
+        } else {
+            self.take_while(|c| c != '>' && c != ' ');
+        }
+        let host = Host::parse(&self.s[hstart..self.pos])?;
+        Ok(Mailbox { local, host })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rp(s: &str) -> Result<ReversePath, PathError> {
+        ReversePath::parse(s)
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(rp("<>"), Ok(ReversePath::Null));
+        let m = rp("<@a.example,@b.example:joe@c.example>").unwrap();
+        assert_eq!(m.to_string(), "<joe@c.example>");
+        assert_eq!(
+            ForwardPath::parse("<POSTMASTER>"),
+            Ok(ForwardPath::Postmaster)
+        );
+        assert!(rp("<postmaster>").is_err());
+        let q = rp("<\"joe \\\"x\\\" smith\"@[192.0.2.1]>").unwrap();
+        assert_eq!(q.to_string(), "<\"joe \\\"x\\\" smith\"@[192.0.2.1]>");
+        let v6 = ForwardPath::parse("<a@[IPv6:2001:db8::1]>").unwrap();
+        assert_eq!(v6.to_string(), "<a@[IPv6:2001:db8::1]>");
+        assert!(rp("<a@[300.1.1.1]>").is_err());
+        assert!(rp("<a..b@x>").is_err());
+        assert!(rp("<a@-x.example>").is_err());
+        assert!(rp("a@x").is_err());
+        assert!(!rp("<jöe@exämple.de>").unwrap().is_ascii());
+        assert_eq!(rp("<\"a\"@x>").unwrap().to_string(), "<a@x>");
+    }
+
+    #[test]
+    fn limits() {
+        let l64 = "a".repeat(64);
+        assert!(rp(&format!("<{l64}@x.example>")).is_ok());
+        assert_eq!(
+            rp(&format!("<a{l64}@x.example>")),
+            Err(PathError::LocalPartTooLong)
+        );
+        let label = "b".repeat(63);
+        let d = [label.as_str(); 4].join(".");
+        assert_eq!(d.len(), 255);
+        assert!(Domain::new(d.clone()).is_ok());
+        assert_eq!(Domain::new(format!("{d}x")), Err(PathError::DomainTooLong));
+        assert_eq!(Domain::new("x".repeat(64)), Err(PathError::DomainTooLong));
+        // 64 + 1 + 200 + 2 > 256
+        let long = format!("<{l64}@{}example>", "c.".repeat(95));
+        assert_eq!(rp(&long), Err(PathError::PathTooLong));
+    }
+}

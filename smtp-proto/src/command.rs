@@ -1,0 +1,330 @@
+//! Commands: [`Command::parse`] reads one command line, [`Command::write_to`] writes one.
+//!
+//! RFC 5321 §4.1.1 (HELO, EHLO, MAIL, RCPT, DATA, RSET, VRFY, EXPN, HELP, NOOP, QUIT), RFC 3207
+//! §4 (STARTTLS), RFC 4954 §4 (AUTH), RFC 3030 §2 (BDAT) and RFC 2033 §4.1 (LHLO). Verbs and
+//! the `FROM:`/`TO:` keywords are case-insensitive (§2.4).
+
+use std::fmt;
+
+use crate::address::{ForwardPath, Host, RawPath, ReversePath, parse_path};
+use crate::error::{CommandError, PathError};
+use crate::params::{MailParams, RcptParams};
+use crate::secret::Secret;
+
+/// One SMTP or LMTP command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// `HELO domain`.
+    Helo(Host),
+    /// `EHLO domain-or-literal`.
+    Ehlo(Host),
+    /// `LHLO domain-or-literal` (LMTP).
+    Lhlo(Host),
+    /// `MAIL FROM:<path> [params]`.
+    Mail {
+        /// The reverse-path.
+        from: ReversePath,
+        /// ESMTP parameters.
+        params: MailParams,
+    },
+    /// `RCPT TO:<path> [params]`.
+    Rcpt {
+        /// The forward-path.
+        to: ForwardPath,
+        /// ESMTP parameters.
+        params: RcptParams,
+    },
+    /// `DATA`.
+    Data,
+    /// `BDAT size [LAST]` (RFC 3030); `size` octets follow the line.
+    Bdat {
+        /// The chunk size in octets.
+        size: u64,
+        /// Whether this is the last chunk.
+        last: bool,
+    },
+    /// `RSET`.
+    Rset,
+    /// `NOOP [string]`.
+    Noop(Option<String>),
+    /// `QUIT`.
+    Quit,
+    /// `VRFY string`.
+    Vrfy(String),
+    /// `EXPN string`.
+    Expn(String),
+    /// `HELP [string]`.
+    Help(Option<String>),
+    /// `STARTTLS`.
+    StartTls,
+    /// `AUTH mechanism [initial-response]` (RFC 4954 §4).
+    Auth {
+        /// The SASL mechanism name, upper case.
+        mechanism: String,
+        /// The initial response as sent: base64, or `=` for an empty one.
+        initial_response: Option<Secret<String>>,
+    },
+}
+
+/// Whether `s` is a SASL mechanism name (RFC 4422 §3.1: 1–20 of `A-Z 0-9 - _`).
+fn is_mechanism(s: &str) -> bool {
+    (1..=20).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn is_base64_or_eq(s: &str) -> bool {
+    s == "="
+        || !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+}
+
+fn string_arg(s: &str) -> Result<String, CommandError> {
+    // `String = Atom / Quoted-string`; the words are not interpreted, only kept printable.
+    if s.is_empty() || s.chars().any(|c| c.is_control()) {
+        return Err(CommandError::Syntax("expected a string argument"));
+    }
+    Ok(s.to_owned())
+}
+
+fn host_arg(s: &str) -> Result<Host, CommandError> {
+    if s.is_empty() {
+        return Err(CommandError::Syntax("expected a domain"));
+    }
+    Host::parse(s).map_err(|_| CommandError::Syntax("invalid domain"))
+}
+
+/// Splits `FROM:<path> params` after the keyword; a space after the colon is allowed because
+/// many clients send one (Postfix and Exim accept it too) and it cannot change the meaning.
+fn path_and_params<'a>(args: &'a str, keyword: &str) -> Result<(RawPath, &'a str), CommandError> {
+    let n = keyword.len();
+    if args.len() < n || !args[..n].eq_ignore_ascii_case(keyword) {
+        return Err(CommandError::Syntax("expected FROM: or TO:"));
+    }
+    let rest = &args[n..];
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let (path, used) = parse_path(rest)?;
+    let params = &rest[used..];
+    if !params.is_empty() && !params.starts_with(' ') {
+        return Err(CommandError::Syntax("expected a space after the path"));
+    }
+    Ok((path, params))
+}
+
+impl Command {
+    /// Parses one command line, without its CRLF.
+    pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
+        let line = std::str::from_utf8(line).map_err(|_| CommandError::NotUtf8)?;
+        // Trailing spaces are common and harmless.
+        let line = line.trim_end_matches(' ');
+        let (verb, args) = match line.split_once(' ') {
+            Some((v, a)) => (v, Some(a)),
+            None => (line, None),
+        };
+        if verb.len() > 8 {
+            return Err(CommandError::Unrecognized);
+        }
+        let mut upper = [0u8; 8];
+        upper[..verb.len()].copy_from_slice(verb.as_bytes());
+        upper.make_ascii_uppercase();
+        let no_args = |c: Command| match args {
+            None => Ok(c),
+            Some(_) => Err(CommandError::Syntax("this command takes no arguments")),
+        };
+        match &upper[..verb.len()] {
+            b"HELO" => Ok(Command::Helo(host_arg(args.unwrap_or(""))?)),
+            b"EHLO" => Ok(Command::Ehlo(host_arg(args.unwrap_or(""))?)),
+            b"LHLO" => Ok(Command::Lhlo(host_arg(args.unwrap_or(""))?)),
+            b"MAIL" => {
+                let (path, params) = path_and_params(args.unwrap_or(""), "FROM:")?;
+                let from = match path {
+                    RawPath::Null => ReversePath::Null,
+                    RawPath::Mailbox(m) => ReversePath::Mailbox(m),
+                    RawPath::Postmaster => {
+                        return Err(PathError::Syntax("mailbox without domain").into());
+                    }
+                };
+                Ok(Command::Mail {
+                    from,
+                    params: MailParams::parse(params)?,
+                })
+            }
+            b"RCPT" => {
+                let (path, params) = path_and_params(args.unwrap_or(""), "TO:")?;
+                let to = match path {
+                    RawPath::Null => return Err(PathError::Syntax("null forward-path").into()),
+                    RawPath::Postmaster => ForwardPath::Postmaster,
+                    RawPath::Mailbox(m) => ForwardPath::Mailbox(m),
+                };
+                Ok(Command::Rcpt {
+                    to,
+                    params: RcptParams::parse(params)?,
+                })
+            }
+            b"DATA" => no_args(Command::Data),
+            b"BDAT" => {
+                let args = args.ok_or(CommandError::Syntax("BDAT needs a size"))?;
+                let (size, last) = match args.split_once(' ') {
+                    Some((s, l)) if l.eq_ignore_ascii_case("LAST") => (s, true),
+                    Some(_) => return Err(CommandError::Syntax("expected LAST")),
+                    None => (args, false),
+                };
+                if size.is_empty() || size.len() > 20 || !size.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(CommandError::Syntax("invalid chunk size"));
+                }
+                let size = size
+                    .parse()
+                    .map_err(|_| CommandError::Syntax("invalid chunk size"))?;
+                Ok(Command::Bdat { size, last })
+            }
+            b"RSET" => no_args(Command::Rset),
+            b"NOOP" => Ok(Command::Noop(args.map(string_arg).transpose()?)),
+            b"QUIT" => no_args(Command::Quit),
+            b"VRFY" => Ok(Command::Vrfy(string_arg(args.unwrap_or(""))?)),
+            b"EXPN" => Ok(Command::Expn(string_arg(args.unwrap_or(""))?)),
+            b"HELP" => Ok(Command::Help(args.map(string_arg).transpose()?)),
+            b"STARTTLS" => no_args(Command::StartTls),
+            b"AUTH" => {
+                let args = args.ok_or(CommandError::Syntax("AUTH needs a mechanism"))?;
+                let (mech, ir) = match args.split_once(' ') {
+                    Some((m, ir)) => (m, Some(ir)),
+                    None => (args, None),
+                };
+                let mechanism = mech.to_ascii_uppercase();
+                if !is_mechanism(&mechanism) {
+                    return Err(CommandError::Syntax("invalid mechanism name"));
+                }
+                if ir.is_some_and(|ir| !is_base64_or_eq(ir)) {
+                    return Err(CommandError::Syntax("invalid initial response"));
+                }
+                Ok(Command::Auth {
+                    mechanism,
+                    initial_response: ir.map(|s| Secret::new(s.to_owned())),
+                })
+            }
+            _ => Err(CommandError::Unrecognized),
+        }
+    }
+
+    /// The verb, upper case.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Command::Helo(_) => "HELO",
+            Command::Ehlo(_) => "EHLO",
+            Command::Lhlo(_) => "LHLO",
+            Command::Mail { .. } => "MAIL",
+            Command::Rcpt { .. } => "RCPT",
+            Command::Data => "DATA",
+            Command::Bdat { .. } => "BDAT",
+            Command::Rset => "RSET",
+            Command::Noop(_) => "NOOP",
+            Command::Quit => "QUIT",
+            Command::Vrfy(_) => "VRFY",
+            Command::Expn(_) => "EXPN",
+            Command::Help(_) => "HELP",
+            Command::StartTls => "STARTTLS",
+            Command::Auth { .. } => "AUTH",
+        }
+    }
+
+    /// Appends the command line with its CRLF.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "{self}\r\n");
+    }
+
+    /// The command line with its CRLF.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(64);
+        self.write_to(&mut v);
+        v
+    }
+}
+
+impl fmt::Display for Command {
+    /// The command line without CRLF. The AUTH initial response is written as sent: use it
+    /// only for the wire, never for logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Helo(h) => write!(f, "HELO {h}"),
+            Command::Ehlo(h) => write!(f, "EHLO {h}"),
+            Command::Lhlo(h) => write!(f, "LHLO {h}"),
+            Command::Mail { from, params } => write!(f, "MAIL FROM:{from}{params}"),
+            Command::Rcpt { to, params } => write!(f, "RCPT TO:{to}{params}"),
+            Command::Bdat { size, last: true } => write!(f, "BDAT {size} LAST"),
+            Command::Bdat { size, last: false } => write!(f, "BDAT {size}"),
+            Command::Noop(Some(s)) => write!(f, "NOOP {s}"),
+            Command::Help(Some(s)) => write!(f, "HELP {s}"),
+            Command::Vrfy(s) => write!(f, "VRFY {s}"),
+            Command::Expn(s) => write!(f, "EXPN {s}"),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => match initial_response {
+                Some(ir) => write!(f, "AUTH {mechanism} {}", ir.expose()),
+                None => write!(f, "AUTH {mechanism}"),
+            },
+            other => f.write_str(other.verb()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Command, CommandError> {
+        Command::parse(s.as_bytes())
+    }
+
+    #[test]
+    fn parses_and_writes() {
+        for line in [
+            "EHLO mail.example.org",
+            "HELO [192.0.2.1]",
+            "MAIL FROM:<> SIZE=100 BODY=8BITMIME",
+            "RCPT TO:<Postmaster>",
+            "RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.org",
+            "BDAT 1000 LAST",
+            "BDAT 0",
+            "AUTH PLAIN AGJvYgBwYXNz",
+            "AUTH PLAIN =",
+            "AUTH LOGIN",
+            "NOOP",
+            "HELP MAIL",
+            "VRFY Smith",
+            "STARTTLS",
+        ] {
+            let c = p(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(c.to_string(), line);
+        }
+    }
+
+    #[test]
+    fn tolerant_where_harmless() {
+        assert_eq!(
+            p("mail from: <a@b.example>  ").unwrap().to_string(),
+            "MAIL FROM:<a@b.example>"
+        );
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(p("FOO"), Err(CommandError::Unrecognized));
+        assert_eq!(p("XXXXXXXXXXXXXX bar"), Err(CommandError::Unrecognized));
+        assert!(matches!(p("DATA x"), Err(CommandError::Syntax(_))));
+        assert!(matches!(p("MAIL TO:<a@b>"), Err(CommandError::Syntax(_))));
+        assert!(matches!(p("RCPT TO:<>"), Err(CommandError::Path(_))));
+        assert!(matches!(
+            p("MAIL FROM:<a@b> SIZE=x"),
+            Err(CommandError::Param(_))
+        ));
+        assert!(matches!(p("BDAT 10 FIRST"), Err(CommandError::Syntax(_))));
+        assert!(matches!(p("EHLO"), Err(CommandError::Syntax(_))));
+        assert_eq!(Command::parse(b"NOOP \xff"), Err(CommandError::NotUtf8));
+        assert_eq!(p("auth plain").unwrap().to_string(), "AUTH PLAIN");
+    }
+}

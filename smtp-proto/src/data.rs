@@ -1,0 +1,350 @@
+//! Message content on the wire: incremental dot-unstuffing with the bare-CR/LF policy
+//! ([`DataDecoder`]) and dot-stuffing ([`DataEncoder`]).
+//!
+//! RFC 5321 §4.1.1.4 (DATA ends with `CRLF . CRLF`, and nothing else ends it), §4.5.2
+//! (transparency: a leading `.` is doubled by the sender and removed by the receiver) and
+//! §2.3.8 (CR and LF only as CRLF). A bare CR or bare LF is where SMTP smuggling lives:
+//! `\n.\n`, `\r.\r`, `\n.\r\n` and friends end the message for one implementation and not for
+//! another, so a second message can hide inside the first. Here only `CRLF . CRLF` ends the
+//! content, and a bare CR or LF anywhere is, by [`LineEndings`] policy, either a reason to
+//! reject the whole message or rewritten to CRLF — never a line boundary for dot handling.
+//!
+//! The scan jumps from line end to line end with `memchr2`, copying the bytes between dots and
+//! bad line ends in whole runs, so a clean message moves at memory speed.
+
+/// What to do with a CR not followed by LF, or an LF not preceded by CR, in message content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineEndings {
+    /// Reject the message with a 5xx reply after its end (the default, and the safe choice).
+    #[default]
+    Reject,
+    /// Rewrite each bare CR and bare LF to CRLF. A line that starts after a bare line end is
+    /// still not a place where `.` ends or is unstuffed: only CRLF opens a line.
+    Normalize,
+}
+
+/// Incremental decoder of DATA content (with dots) or BDAT content (without).
+#[derive(Debug, Clone)]
+pub struct DataDecoder {
+    dots: bool,
+    policy: LineEndings,
+    /// 0: no limit. Counts octets including CRLF (RFC 5321 §4.5.3.1.6).
+    max_line: usize,
+    at_line_start: bool,
+    pending_cr: bool,
+    line_len: usize,
+    bare: bool,
+    long_line: bool,
+}
+
+/// The result of one [`DataDecoder::decode`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    /// Input bytes used; the rest (at most two bytes, a `.` or `.\r` at a line start) must be
+    /// offered again with more input.
+    pub consumed: usize,
+    /// Whether the end of data (`CRLF . CRLF`) was found; `consumed` includes it.
+    pub done: bool,
+}
+
+impl DataDecoder {
+    /// A decoder for DATA (`dots`: unstuff and find the terminator) or BDAT (`!dots`).
+    /// `max_line` 0 means no line limit.
+    pub fn new(dots: bool, policy: LineEndings, max_line: usize) -> DataDecoder {
+        DataDecoder {
+            dots,
+            policy,
+            max_line,
+            at_line_start: true,
+            pending_cr: false,
+            line_len: 0,
+            bare: false,
+            long_line: false,
+        }
+    }
+
+    /// Whether a bare CR or LF was seen (with [`LineEndings::Reject`] the message must be
+    /// refused).
+    pub fn saw_bare_line_ending(&self) -> bool {
+        self.bare
+    }
+
+    /// Whether a line longer than the limit was seen.
+    pub fn saw_long_line(&self) -> bool {
+        self.long_line
+    }
+
+    fn bare_found(&mut self, out: &mut Vec<u8>) {
+        self.bare = true;
+        if self.policy == LineEndings::Normalize {
+            out.extend_from_slice(b"\r\n");
+        }
+        self.line_len = 0;
+    }
+
+    fn line_end(&mut self) {
+        if self.max_line != 0 && self.line_len + 2 > self.max_line {
+            self.long_line = true;
+        }
+        self.line_len = 0;
+        self.at_line_start = true;
+    }
+
+    /// Decodes `input`, appending content to `out`. Unless `done`, call again with the
+    /// unconsumed bytes followed by more input.
+    pub fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Decoded {
+        let len = input.len();
+        let mut i = 0;
+        if self.pending_cr && len > 0 {
+            self.pending_cr = false;
+            if input[0] == b'\n' {
+                out.extend_from_slice(b"\r\n");
+                i = 1;
+                self.line_end();
+            } else {
+                // A CR that ended the previous input and is not followed by LF.
+                self.bare_found(out);
+            }
+        }
+        let mut seg = i;
+        loop {
+            if self.at_line_start && self.dots {
+                if i >= len {
+                    break;
+                }
+                if input[i] == b'.' {
+                    if i + 1 >= len {
+                        out.extend_from_slice(&input[seg..i]);
+                        return Decoded {
+                            consumed: i,
+                            done: false,
+                        };
+                    }
+                    if input[i + 1] == b'\r' {
+                        if i + 2 >= len {
+                            out.extend_from_slice(&input[seg..i]);
+                            return Decoded {
+                                consumed: i,
+                                done: false,
+                            };
+                        }
+                        if input[i + 2] == b'\n' {
+                            out.extend_from_slice(&input[seg..i]);
+                            return Decoded {
+                                consumed: i + 3,
+                                done: true,
+                            };
+                        }
+                    }
+                    // Transparency: drop the leading dot.
+                    out.extend_from_slice(&input[seg..i]);
+                    i += 1;
+                    seg = i;
+                    self.line_len += 1;
+                }
+            }
+            self.at_line_start = false;
+            match memchr::memchr2(b'\r', b'\n', &input[i..]) {
+                None => {
+                    self.line_len += len - i;
+                    break;
+                }
+                Some(k) => {
+                    let p = i + k;
+                    self.line_len += k;
+                    if input[p] == b'\r' {
+                        if p + 1 >= len {
+                            out.extend_from_slice(&input[seg..p]);
+                            self.pending_cr = true;
+                            return Decoded {
+                                consumed: len,
+                                done: false,
+                            };
+                        }
+                        if input[p + 1] == b'\n' {
+                            i = p + 2;
+                            self.line_end();
+                            continue;
+                        }
+                    }
+                    // A bare CR (followed by something else) or a bare LF.
+                    out.extend_from_slice(&input[seg..p]);
+                    self.bare_found(out);
+                    i = p + 1;
+                    seg = i;
+                }
+            }
+        }
+        out.extend_from_slice(&input[seg..len]);
+        Decoded {
+            consumed: len,
+            done: false,
+        }
+    }
+
+    /// Ends BDAT content: a CR still waiting for its LF is bare.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.bare_found(out);
+        }
+        if self.line_len > 0 && self.max_line != 0 && self.line_len + 2 > self.max_line {
+            self.long_line = true;
+        }
+    }
+}
+
+/// Incremental dot-stuffing for a client sending DATA. Bare CR and bare LF in the caller's
+/// content are written as CRLF, so this client can never be the one that sends `\n.\n`.
+#[derive(Debug, Clone)]
+pub struct DataEncoder {
+    at_line_start: bool,
+    pending_cr: bool,
+}
+
+impl Default for DataEncoder {
+    fn default() -> Self {
+        DataEncoder::new()
+    }
+}
+
+impl DataEncoder {
+    /// A fresh encoder (at the start of a line).
+    pub fn new() -> DataEncoder {
+        DataEncoder {
+            at_line_start: true,
+            pending_cr: false,
+        }
+    }
+
+    /// Encodes one piece of content.
+    pub fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let len = input.len();
+        let mut i = 0;
+        if self.pending_cr && len > 0 {
+            self.pending_cr = false;
+            out.extend_from_slice(b"\r\n");
+            if input[0] == b'\n' {
+                i = 1;
+            }
+            self.at_line_start = true;
+        }
+        let mut seg = i;
+        loop {
+            if self.at_line_start {
+                if i >= len {
+                    break;
+                }
+                if input[i] == b'.' {
+                    out.extend_from_slice(&input[seg..i]);
+                    out.push(b'.');
+                    seg = i;
+                }
+                self.at_line_start = false;
+            }
+            match memchr::memchr2(b'\r', b'\n', &input[i..]) {
+                None => break,
+                Some(k) => {
+                    let p = i + k;
+                    if input[p] == b'\r' {
+                        if p + 1 >= len {
+                            out.extend_from_slice(&input[seg..p]);
+                            self.pending_cr = true;
+                            return;
+                        }
+                        if input[p + 1] == b'\n' {
+                            i = p + 2;
+                            self.at_line_start = true;
+                            continue;
+                        }
+                    }
+                    out.extend_from_slice(&input[seg..p]);
+                    out.extend_from_slice(b"\r\n");
+                    i = p + 1;
+                    seg = i;
+                    self.at_line_start = true;
+                }
+            }
+        }
+        out.extend_from_slice(&input[seg..len]);
+    }
+
+    /// Writes the end of data: a CRLF if the content did not end with one, then `.` CRLF.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr || !self.at_line_start {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        *self = DataEncoder::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(input: &[u8], policy: LineEndings, step: usize) -> (Vec<u8>, bool, usize) {
+        let mut d = DataDecoder::new(true, policy, 1000);
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let mut fed = 0;
+        for piece in input.chunks(step.max(1)) {
+            buf.extend_from_slice(piece);
+            fed += piece.len();
+            let r = d.decode(&buf, &mut out);
+            buf.drain(..r.consumed);
+            if r.done {
+                return (out, d.saw_bare_line_ending(), fed - buf.len());
+            }
+        }
+        (out, d.saw_bare_line_ending(), usize::MAX)
+    }
+
+    #[test]
+    fn unstuffs_in_any_split() {
+        let wire = b"Subject: x\r\n\r\n..leading dot\r\n.\r\nafter";
+        for step in 1..wire.len() {
+            let (out, bare, end) = decode_all(wire, LineEndings::Reject, step);
+            assert_eq!(out, b"Subject: x\r\n\r\n.leading dot\r\n", "step {step}");
+            assert!(!bare);
+            assert_eq!(end, wire.len() - 5, "step {step}");
+        }
+    }
+
+    #[test]
+    fn empty_message_and_first_line_dot() {
+        assert_eq!(decode_all(b".\r\n", LineEndings::Reject, 3).0, b"");
+        assert_eq!(
+            decode_all(b"..a\r\n.\r\n", LineEndings::Reject, 2).0,
+            b".a\r\n"
+        );
+    }
+
+    #[test]
+    fn bare_endings() {
+        let (out, bare, end) = decode_all(b"a\n.\nb\r\n.\r\n", LineEndings::Reject, 4);
+        assert!(bare);
+        assert_eq!(end, 10);
+        assert_eq!(out, b"a.b\r\n");
+        let (out, bare, _) = decode_all(b"a\n.\nb\r\r\n.\r\n", LineEndings::Normalize, 3);
+        assert!(bare);
+        assert_eq!(out, b"a\r\n.\r\nb\r\n\r\n");
+    }
+
+    #[test]
+    fn encoder_round_trip() {
+        let body = b"line\r\n.dot\r\n..two\r\nbare\nlf\rcr\r\nend";
+        for step in 1..body.len() {
+            let mut e = DataEncoder::new();
+            let mut wire = Vec::new();
+            for piece in body.chunks(step) {
+                e.encode(piece, &mut wire);
+            }
+            e.finish(&mut wire);
+            let (out, bare, end) = decode_all(&wire, LineEndings::Reject, 7);
+            assert!(!bare);
+            assert_eq!(end, wire.len());
+            assert_eq!(out, b"line\r\n.dot\r\n..two\r\nbare\r\nlf\r\ncr\r\nend\r\n");
+        }
+    }
+}
