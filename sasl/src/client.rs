@@ -33,6 +33,9 @@ pub struct ClientCredentials {
     pub channel_binding: Option<ChannelBinding>,
     /// Where nonces come from.
     pub random: BoxedRandom,
+    /// Length in characters of the client nonce (SCRAM); `0` means 24. Values below 16 are
+    /// raised to 16. Known-answer tests set it to reproduce RFC exchanges.
+    pub nonce_len: usize,
 }
 
 impl ClientCredentials {

@@ -103,6 +103,22 @@ impl ScramKeys {
     }
 }
 
+impl ScramKeys {
+    /// Derives the stored keys from a password as the user types it: SASLprep (RFC 4013) is
+    /// applied first, exactly as the SCRAM client of this crate applies it, falling back to the
+    /// octets as given when they are not UTF-8 or preparation fails. Prefer this to
+    /// [`ScramKeys::derive`] when storing keys for a user.
+    pub fn from_password(
+        hash: ScramHash,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> ScramKeys {
+        let prepared = crate::mech::saslprep::prepare_password(password);
+        ScramKeys::derive(hash, prepared.expose(), salt, iterations)
+    }
+}
+
 /// The default PBKDF2 iteration count for new SCRAM keys. RFC 7677 §4 asks for at least 4096;
 /// this is what Dovecot and Cyrus use.
 pub const DEFAULT_SCRAM_ITERATIONS: u32 = 4096;
@@ -142,7 +158,7 @@ pub trait Credentials {
     ) -> Result<Option<ScramKeys>, CredentialError> {
         Ok(self.plaintext_password(authcid)?.map(|pw| {
             let salt = hash.hash(format!("mailhub-scram-salt:{authcid}").as_bytes());
-            ScramKeys::derive(hash, pw.expose(), &salt[..16], DEFAULT_SCRAM_ITERATIONS)
+            ScramKeys::from_password(hash, pw.expose(), &salt[..16], DEFAULT_SCRAM_ITERATIONS)
         }))
     }
 

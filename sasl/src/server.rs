@@ -17,7 +17,7 @@
 //! success: mechanisms never need to know which protocol they run in.
 
 use crate::random::BoxedRandom;
-use crate::{ChannelBinding, Credentials, Error, Mechanism, framing};
+use crate::{ChannelBinding, Credentials, Error, Mechanism, Secret, framing};
 
 /// What the server knows about the connection, given to the mechanism when it starts.
 #[derive(Debug, Default)]
@@ -39,6 +39,13 @@ pub struct ServerContext {
     pub max_message: usize,
     /// Where nonces come from.
     pub random: BoxedRandom,
+    /// Length in characters of the nonces this side adds (SCRAM's server nonce); `0` means 24.
+    /// Values below 16 are raised to 16. Known-answer tests set it to reproduce RFC exchanges.
+    pub nonce_len: usize,
+    /// Key from which SCRAM derives the decoy salt of a user who does not exist. Set it to a
+    /// per-installation secret: with the empty default the key is public, and whoever reads
+    /// this crate's source can tell a decoy salt from a real one.
+    pub scram_decoy_key: Secret<Vec<u8>>,
 }
 
 impl ServerContext {
