@@ -1,0 +1,3 @@
+//! Placeholder: the split bench comes in a later commit.
+
+fn main() {}
