@@ -1,0 +1,242 @@
+//! IMAP state of a Maildir shared with Dovecot: UIDs, UIDVALIDITY, UIDNEXT and mod-sequences
+//! in `dovecot-uidlist` ([`crate::UidList`]), keyword names in `dovecot-keywords`
+//! ([`crate::Keywords`]).
+//!
+//! Both files are written only while holding `dovecot-uidlist.lock` (see [`crate::dotlock`]),
+//! which is also what Dovecot holds while it scans `new/` and `cur/`, so that the two programs
+//! never give one message two UIDs nor one UID to two messages.
+//!
+//! Mod-sequences (RFC 7162 §3) are derived, not trusted: a message gets a new mod-sequence
+//! whenever its file name (hence its flags) differs from the one last recorded in the list,
+//! which also catches flag changes made by Dovecot, mutt or any other program.
+
+use std::collections::HashMap;
+use std::fs;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::Flags;
+use crate::dotlock::{DotLock, lock_path_for};
+use crate::error::Error;
+use crate::fsutil::read_limited;
+use crate::keywords::{Keywords, MAX_KEYWORDS_FILE, is_valid_keyword};
+use crate::maildir::{Entry, Maildir};
+use crate::uidlist::{UidList, UidRecord};
+
+/// The uid list's file name.
+pub const UIDLIST: &str = "dovecot-uidlist";
+/// The keywords file's name.
+pub const KEYWORDS: &str = "dovecot-keywords";
+
+/// A message with its IMAP identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UidMessage {
+    /// The UID.
+    pub uid: u32,
+    /// The mod-sequence of the last change seen.
+    pub modseq: u64,
+    /// Where the message is.
+    pub entry: Entry,
+}
+
+/// The IMAP view of a Maildir after [`Maildir::sync_uids`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UidSnapshot {
+    /// UIDVALIDITY.
+    pub uid_validity: u32,
+    /// UIDNEXT: the UID the next new message will get.
+    pub uid_next: u32,
+    /// HIGHESTMODSEQ.
+    pub highest_modseq: u64,
+    /// The messages, UIDs ascending.
+    pub messages: Vec<UidMessage>,
+}
+
+impl UidSnapshot {
+    /// The message with this UID.
+    #[must_use]
+    pub fn by_uid(&self, uid: u32) -> Option<&UidMessage> {
+        self.messages
+            .binary_search_by_key(&uid, |m| m.uid)
+            .ok()
+            .map(|i| &self.messages[i])
+    }
+}
+
+fn random_guid() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No entropy source: time and pid still make a GUID unique enough for one mailbox.
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        bytes = (t ^ (u128::from(std::process::id()) << 96)).to_be_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Maildir {
+    /// Reads `dovecot-uidlist` without locking (Dovecot's documentation: "doesn't need to be
+    /// locked for reading"); `None` when it does not exist.
+    pub fn read_uidlist(&self) -> Result<Option<UidList>, Error> {
+        let path = self.path().join(UIDLIST);
+        let Some(data) = read_limited(&path, self.options().max_control_file)? else {
+            return Ok(None);
+        };
+        UidList::parse(&data)
+            .map(Some)
+            .map_err(|source| Error::Parse { path, source })
+    }
+
+    /// Brings `dovecot-uidlist` up to date with the directory and returns the IMAP view:
+    /// under the uid list lock, lists `new/` and `cur/`, keeps the UIDs of known messages
+    /// (matched by base name), drops expunged ones, gives new ones the next UIDs in file name
+    /// order (delivery time order for names made by this crate and Dovecot), and gives a new
+    /// mod-sequence to every message whose name changed. The file is rewritten only if
+    /// something changed.
+    pub fn sync_uids(&self) -> Result<UidSnapshot, Error> {
+        let path = self.path().join(UIDLIST);
+        let lock = DotLock::acquire(&path, &self.options().lock)?;
+        let mut list = match self.read_uidlist() {
+            Ok(Some(list)) => list,
+            Ok(None) => new_list(),
+            // A broken list is replaced, as Dovecot does; UIDVALIDITY changes with it.
+            Err(Error::Parse { .. }) => new_list(),
+            Err(e) => return Err(e),
+        };
+        let mut on_disk = Maildir::dedup_by_base(self.list_all()?);
+        // readdir() may skip a file renamed while it runs (another program changing flags
+        // without our lock). Before calling a message expunged, look once more.
+        if list.records.iter().any(|r| !on_disk.contains_key(r.base())) {
+            for (base, entry) in Maildir::dedup_by_base(self.list_all()?) {
+                on_disk.entry(base).or_insert(entry);
+            }
+        }
+        let mut changed = false;
+        let mut messages = Vec::with_capacity(on_disk.len());
+        let mut kept = Vec::with_capacity(list.records.len());
+        for mut rec in std::mem::take(&mut list.records) {
+            let Some(entry) = on_disk.remove(rec.base()) else {
+                changed = true;
+                continue;
+            };
+            if rec.file_name != entry.file_name() || rec.modseq.is_none() {
+                list.highest_modseq += 1;
+                rec.modseq = Some(list.highest_modseq);
+                rec.file_name = entry.file_name().to_owned();
+                changed = true;
+            }
+            messages.push(UidMessage {
+                uid: rec.uid,
+                modseq: rec.modseq.unwrap_or(0),
+                entry,
+            });
+            kept.push(rec);
+        }
+        let mut fresh: Vec<Entry> = on_disk.into_values().collect();
+        fresh.sort_by(|a, b| a.base().cmp(b.base()));
+        for entry in fresh {
+            if list.next_uid == u32::MAX {
+                // UIDs exhausted: RFC 3501 §2.3.1.1 asks for a new UIDVALIDITY. Leave the
+                // list alone; the caller sees the message without a UID on the next sync.
+                break;
+            }
+            list.highest_modseq += 1;
+            let rec = UidRecord {
+                uid: list.next_uid,
+                file_name: entry.file_name().to_owned(),
+                modseq: Some(list.highest_modseq),
+                extensions: Vec::new(),
+            };
+            list.next_uid += 1;
+            messages.push(UidMessage {
+                uid: rec.uid,
+                modseq: list.highest_modseq,
+                entry,
+            });
+            kept.push(rec);
+            changed = true;
+        }
+        list.records = kept;
+        if list.guid.is_none() {
+            list.guid = Some(random_guid());
+            changed = true;
+        }
+        if changed {
+            lock.replace(&list.to_bytes())?;
+        } else {
+            drop(lock);
+        }
+        Ok(UidSnapshot {
+            uid_validity: list.uid_validity,
+            uid_next: list.next_uid,
+            highest_modseq: list.highest_modseq,
+            messages,
+        })
+    }
+
+    /// Reads `dovecot-keywords` (empty when it does not exist).
+    pub fn keywords(&self) -> Result<Keywords, Error> {
+        let path = self.path().join(KEYWORDS);
+        match read_limited(&path, MAX_KEYWORDS_FILE)? {
+            None => Ok(Keywords::default()),
+            Some(data) => Keywords::parse(&data).map_err(|source| Error::Parse { path, source }),
+        }
+    }
+
+    /// The flag letter for keyword `name`, assigning the first free letter (and writing
+    /// `dovecot-keywords`, under the uid list lock) if it has none yet.
+    pub fn keyword_flag(&self, name: &str) -> Result<Flags, Error> {
+        if !is_valid_keyword(name) {
+            return Err(Error::InvalidKeyword(name.to_owned()));
+        }
+        let known = self.keywords()?;
+        if let Some(i) = known.index_of(name) {
+            return Ok(Flags::keyword(i).expect("index below 26"));
+        }
+        let uid_lock = DotLock::acquire(&self.path().join(UIDLIST), &self.options().lock)?;
+        let path = self.path().join(KEYWORDS);
+        // Read again under the lock: another process may have added keywords meanwhile.
+        let mut kw = self.keywords()?;
+        let i = kw
+            .get_or_insert(name)
+            .ok_or_else(|| Error::KeywordsFull(name.to_owned()))?;
+        if kw != known || !path.exists() {
+            let kw_lock = DotLock::acquire(&path, &self.options().lock)?;
+            kw_lock.replace(&kw.to_bytes())?;
+        }
+        drop(uid_lock);
+        Ok(Flags::keyword(i).expect("index below 26"))
+    }
+
+    /// The keyword names of `flags` according to `keywords`; letters without a name are
+    /// skipped.
+    #[must_use]
+    pub fn keyword_names(flags: Flags, keywords: &Keywords) -> Vec<&str> {
+        flags
+            .keyword_indexes()
+            .filter_map(|i| keywords.name(i))
+            .collect()
+    }
+
+    /// Whether someone holds the uid list lock right now (for tests and diagnostics).
+    #[must_use]
+    pub fn uidlist_locked(&self) -> bool {
+        fs::metadata(lock_path_for(&self.path().join(UIDLIST))).is_ok()
+    }
+}
+
+fn new_list() -> UidList {
+    // UIDVALIDITY from the clock, as Dovecot does: a recreated list gets a greater value.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    UidList::new(u32::try_from(now).unwrap_or(u32::MAX), Some(random_guid()))
+}
+
+/// Index of records by base name, for callers that map many file names to UIDs.
+#[must_use]
+pub fn index_by_base(list: &UidList) -> HashMap<&str, &UidRecord> {
+    list.records.iter().map(|r| (r.base(), r)).collect()
+}
