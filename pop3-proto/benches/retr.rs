@@ -1,0 +1,2 @@
+//! RETR throughput bench (filled in later).
+fn main() {}
