@@ -21,14 +21,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod command;
 #[allow(dead_code)] // Used by the command and response serializers being added.
 mod encode;
 mod error;
+pub mod fetch;
 pub mod framing;
 #[allow(dead_code)] // Used by the command and response parsers being added.
 mod parse;
+pub mod search;
 pub mod types;
 
+pub use command::{Command, CommandBody};
 pub use encode::Encoded;
 pub use error::{FrameError, ParseError, ValidationError};
 pub use types::*;

@@ -180,17 +180,26 @@ pub(crate) fn literal(i: &[u8]) -> R<'_, Literal> {
     Ok((i, Literal::from_checked(data.to_vec(), mode)))
 }
 
+/// Whether `i` starts a quoted string or a literal (`~` only counts before `{`).
+fn starts_string(i: &[u8]) -> bool {
+    match i.first() {
+        Some(b'"' | b'{') => true,
+        Some(b'~') => i.get(1) == Some(&b'{'),
+        _ => false,
+    }
+}
+
 pub(crate) fn string(i: &[u8]) -> R<'_, IString> {
     match i.first() {
         Some(b'"') => quoted(i).map(|(i, q)| (i, IString::Quoted(q))),
-        Some(b'{' | b'~') => literal(i).map(|(i, l)| (i, IString::Literal(l))),
+        _ if starts_string(i) => literal(i).map(|(i, l)| (i, IString::Literal(l))),
         _ => fail(i),
     }
 }
 
 pub(crate) fn astring(i: &[u8]) -> R<'_, AString> {
     match i.first() {
-        Some(b'"' | b'{' | b'~') => string(i).map(|(i, s)| (i, AString::String(s))),
+        _ if starts_string(i) => string(i).map(|(i, s)| (i, AString::String(s))),
         _ => {
             let (rest, a) = take_while1(is_astring_char)(i)?;
             Ok((rest, AString::Atom(ascii(a))))
@@ -217,7 +226,7 @@ pub(crate) fn mailbox(i: &[u8]) -> R<'_, MailboxName> {
 
 pub(crate) fn list_mailbox(i: &[u8]) -> R<'_, ListMailbox> {
     match i.first() {
-        Some(b'"' | b'{' | b'~') => string(i).map(|(i, s)| (i, ListMailbox::String(s))),
+        _ if starts_string(i) => string(i).map(|(i, s)| (i, ListMailbox::String(s))),
         _ => {
             let (rest, a) = take_while1(is_list_char)(i)?;
             Ok((rest, ListMailbox::Token(ascii(a))))

@@ -9,6 +9,7 @@ mod chars;
 mod datetime;
 mod flag;
 mod mailbox;
+mod secret;
 mod sequence;
 mod string;
 
@@ -20,5 +21,6 @@ pub(crate) fn datetime_months() -> &'static [&'static str; 12] {
 }
 pub use flag::{Flag, FlagPerm, MailboxAttr};
 pub use mailbox::{ListMailbox, MailboxName, decode_modified_utf7, encode_modified_utf7};
+pub use secret::Secret;
 pub use sequence::{SeqNo, SeqRange, SequenceSet};
 pub use string::{AString, IString, Literal, LiteralMode, NString, Quoted};
