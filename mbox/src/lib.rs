@@ -16,7 +16,9 @@
 //! - [`metadata`]: IMAP flags, keywords and UIDs in `Status:`, `X-Status:`, `X-Keywords:`,
 //!   `X-UID:`, `X-IMAPbase:` and the folder-data pseudo-message, as UW IMAP and Dovecot keep them.
 //! - [`lock`]: dotlock (NFS-safe), fcntl and flock in a configurable order.
-//! - `Mailbox`: (to come)
+//! - [`Mailbox`]: the store: scan, fetch by offset, append under lock with fsync and
+//!   roll-back, flag updates and expunge by a rewrite that cannot lose a message.
+//! - [`maildir`]: conversion to and from Maildir (the `mb2md` job and back).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -25,6 +27,8 @@ mod detect;
 pub mod envelope;
 mod error;
 pub mod lock;
+pub mod mailbox;
+pub mod maildir;
 pub mod metadata;
 pub mod reader;
 pub mod variant;
@@ -34,6 +38,7 @@ pub use detect::{Detection, detect};
 pub use envelope::Envelope;
 pub use error::Error;
 pub use lock::{LockMethod, LockMode, LockOptions, MboxLock};
+pub use mailbox::{Action, Entry, Mailbox, MailboxOptions, NewMessage, Snapshot, UpdateReport};
 pub use metadata::{Flags, FolderMeta, MessageMeta};
 pub use reader::{Anomalies, MessageInfo, ReadOptions, Reader, copy_message, read_message};
 pub use variant::Variant;
