@@ -13,8 +13,10 @@ use mailhub_maildir::{
 const MSG: &[u8] = b"From: a@example.org\nSubject: hi\n\nbody\n";
 
 fn names(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     v.sort();
     v
 }
@@ -24,10 +26,16 @@ fn create_makes_0700_dirs() {
     let t = tempfile::tempdir().unwrap();
     let md = Maildir::create(t.path().join("Maildir")).unwrap();
     for sub in ["", "tmp", "new", "cur"] {
-        let mode = fs::metadata(md.path().join(sub)).unwrap().permissions().mode();
+        let mode = fs::metadata(md.path().join(sub))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700, "{sub}");
     }
-    assert!(matches!(Maildir::open(t.path()), Err(Error::NotAMaildir { .. })));
+    assert!(matches!(
+        Maildir::open(t.path()),
+        Err(Error::NotAMaildir { .. })
+    ));
 }
 
 #[test]
@@ -38,7 +46,10 @@ fn deliver_lands_in_new_with_sizes_and_nothing_in_tmp() {
     assert_eq!(e.subdir(), Subdir::New);
     assert_eq!(e.name().size(), Some(MSG.len() as u64));
     assert_eq!(e.name().vsize(), Some(MSG.len() as u64 + 4), "4 bare LFs");
-    assert_eq!(names(&md.path().join("new")), vec![e.file_name().to_owned()]);
+    assert_eq!(
+        names(&md.path().join("new")),
+        vec![e.file_name().to_owned()]
+    );
     assert!(names(&md.path().join("tmp")).is_empty());
     assert_eq!(fs::read(md.entry_path(&e)).unwrap(), MSG);
     assert_eq!(md.message_size(&e).unwrap(), MSG.len() as u64);
@@ -49,11 +60,16 @@ fn append_with_flags_and_date_goes_to_cur() {
     let t = tempfile::tempdir().unwrap();
     let md = Maildir::create(t.path().join("M")).unwrap();
     let date = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-    let how = Delivery::default().with_flags(Flags::SEEN | Flags::FLAGGED).with_mtime(date);
+    let how = Delivery::default()
+        .with_flags(Flags::SEEN | Flags::FLAGGED)
+        .with_mtime(date);
     let e = md.deliver_from(MSG, &how).unwrap();
     assert_eq!(e.subdir(), Subdir::Cur);
     assert!(e.file_name().ends_with(":2,FS"), "{}", e.file_name());
-    assert_eq!(fs::metadata(md.entry_path(&e)).unwrap().modified().unwrap(), date);
+    assert_eq!(
+        fs::metadata(md.entry_path(&e)).unwrap().modified().unwrap(),
+        date
+    );
 }
 
 #[test]
@@ -71,7 +87,9 @@ fn failed_read_leaves_nothing() {
     }
     let t = tempfile::tempdir().unwrap();
     let md = Maildir::create(t.path().join("M")).unwrap();
-    let err = md.deliver_from(Broken(10), &Delivery::default()).unwrap_err();
+    let err = md
+        .deliver_from(Broken(10), &Delivery::default())
+        .unwrap_err();
     assert!(err.is_temporary());
     for sub in ["tmp", "new", "cur"] {
         assert!(names(&md.path().join(sub)).is_empty(), "{sub}");
@@ -102,7 +120,9 @@ fn new_to_cur_flags_and_expunge() {
 fn copy_links_and_move_keeps_name() {
     let t = tempfile::tempdir().unwrap();
     let store = Store::create(t.path().join("M")).unwrap();
-    let arch = store.create_folder(&FolderName::new("Archive", '/').unwrap()).unwrap();
+    let arch = store
+        .create_folder(&FolderName::new("Archive", '/').unwrap())
+        .unwrap();
     let e = store.inbox().deliver(MSG).unwrap();
     let copy = store.inbox().copy_to(&e, &arch, Some(Flags::SEEN)).unwrap();
     assert_ne!(copy.base(), e.base());
@@ -127,10 +147,16 @@ fn folders_create_list_rename_delete() {
     store.create_folder(&n("Lists")).unwrap();
     store.create_folder(&n("Lists/Rust")).unwrap();
     store.create_folder(&n("Entwürfe")).unwrap();
-    assert!(matches!(store.create_folder(&n("Lists")), Err(Error::FolderExists(_))));
+    assert!(matches!(
+        store.create_folder(&n("Lists")),
+        Err(Error::FolderExists(_))
+    ));
     assert!(t.path().join("M/.Lists.Rust/maildirfolder").is_file());
     assert!(t.path().join("M/.Entw&APw-rfe/cur").is_dir());
-    assert_eq!(store.list_folders().unwrap(), vec![n("Entwürfe"), n("Lists"), n("Lists/Rust")]);
+    assert_eq!(
+        store.list_folders().unwrap(),
+        vec![n("Entwürfe"), n("Lists"), n("Lists/Rust")]
+    );
 
     store.subscribe("Lists.Rust").unwrap();
     store.subscribe("INBOX").unwrap();
@@ -147,13 +173,33 @@ fn folders_create_list_rename_delete() {
     let md = store.folder(&n("Lists/Rust")).unwrap();
     md.deliver(MSG).unwrap();
     store.rename_folder(&n("Lists"), &n("Old")).unwrap();
-    assert_eq!(store.list_folders().unwrap(), vec![n("Entwürfe"), n("Old"), n("Old/Rust")]);
-    assert_eq!(store.folder(&n("Old/Rust")).unwrap().list_all().unwrap().len(), 1);
-    assert_eq!(store.subscriptions().unwrap(), vec!["Old.Rust", "INBOX", "Entwürfe"]);
-    assert!(matches!(store.rename_folder(&n("Old"), &n("Entwürfe")), Err(Error::FolderExists(_))));
+    assert_eq!(
+        store.list_folders().unwrap(),
+        vec![n("Entwürfe"), n("Old"), n("Old/Rust")]
+    );
+    assert_eq!(
+        store
+            .folder(&n("Old/Rust"))
+            .unwrap()
+            .list_all()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.subscriptions().unwrap(),
+        vec!["Old.Rust", "INBOX", "Entwürfe"]
+    );
+    assert!(matches!(
+        store.rename_folder(&n("Old"), &n("Entwürfe")),
+        Err(Error::FolderExists(_))
+    ));
 
     store.delete_folder(&n("Old/Rust")).unwrap();
-    assert!(matches!(store.folder(&n("Old/Rust")), Err(Error::FolderNotFound(_))));
+    assert!(matches!(
+        store.folder(&n("Old/Rust")),
+        Err(Error::FolderNotFound(_))
+    ));
     assert_eq!(store.list_folders().unwrap(), vec![n("Entwürfe"), n("Old")]);
     store.unsubscribe("Old.Rust").unwrap();
     assert_eq!(store.subscriptions().unwrap(), vec!["INBOX", "Entwürfe"]);
@@ -165,7 +211,10 @@ fn folders_create_list_rename_delete() {
 
 #[test]
 fn dovecot_v2_subscriptions_are_read() {
-    assert_eq!(parse_subscriptions(b"V\t2\n\nLists\tRust\nINBOX\n"), vec!["Lists.Rust", "INBOX"]);
+    assert_eq!(
+        parse_subscriptions(b"V\t2\n\nLists\tRust\nINBOX\n"),
+        vec!["Lists.Rust", "INBOX"]
+    );
 }
 
 #[test]
@@ -191,31 +240,52 @@ fn tmp_cleanup_after_36_hours() {
 fn quota_refuses_and_counts() {
     let t = tempfile::tempdir().unwrap();
     let store = Store::create(t.path().join("M")).unwrap();
-    let trash = store.create_folder(&FolderName::new("Trash", '/').unwrap()).unwrap();
-    let work = store.create_folder(&FolderName::new("Work", '/').unwrap()).unwrap();
+    let trash = store
+        .create_folder(&FolderName::new("Trash", '/').unwrap())
+        .unwrap();
+    let work = store
+        .create_folder(&FolderName::new("Work", '/').unwrap())
+        .unwrap();
     work.deliver(MSG).unwrap();
-    let s = store.set_quota(QuotaDef { bytes: Some(3 * MSG.len() as u64), count: Some(10) }).unwrap();
+    let s = store
+        .set_quota(QuotaDef {
+            bytes: Some(3 * MSG.len() as u64),
+            count: Some(10),
+        })
+        .unwrap();
     assert_eq!((s.bytes, s.count), (MSG.len() as i64, 1));
     let e = store.inbox().deliver(MSG).unwrap();
     store.inbox().deliver(MSG).unwrap();
     let err = store.inbox().deliver(MSG).unwrap_err();
     assert!(matches!(err, Error::OverQuota { .. }), "{err}");
     assert!(err.is_temporary());
-    assert!(names(&store.root().join("tmp")).is_empty(), "over quota leaves nothing in tmp");
+    assert!(
+        names(&store.root().join("tmp")).is_empty(),
+        "over quota leaves nothing in tmp"
+    );
     assert_eq!(store.inbox().list_all().unwrap().len(), 2);
     let text = fs::read_to_string(store.root().join("maildirsize")).unwrap();
-    assert!(text.starts_with(&format!("{}S,10C\n", 3 * MSG.len())), "{text}");
+    assert!(
+        text.starts_with(&format!("{}S,10C\n", 3 * MSG.len())),
+        "{text}"
+    );
     // Moving to Trash frees the space; moving back counts again.
     let in_trash = store.move_message(store.inbox(), &e, &trash).unwrap();
     store.inbox().deliver(MSG).unwrap();
-    let err = store.move_message(&trash, &in_trash, store.inbox()).unwrap_err();
+    let err = store
+        .move_message(&trash, &in_trash, store.inbox())
+        .unwrap_err();
     assert!(matches!(err, Error::OverQuota { .. }));
     // Expunge writes a negative line.
     let any = store.inbox().list_all().unwrap().pop().unwrap();
     store.inbox().expunge(&any).unwrap();
     let q = store.quota().unwrap().unwrap();
     assert_eq!((q.bytes, q.count), (2 * MSG.len() as i64, 2));
-    assert!(fs::read_to_string(store.root().join("maildirsize")).unwrap().contains(" -1\n"));
+    assert!(
+        fs::read_to_string(store.root().join("maildirsize"))
+            .unwrap()
+            .contains(" -1\n")
+    );
 }
 
 #[test]
@@ -225,17 +295,29 @@ fn uids_persist_and_follow_renames() {
     let a = md.deliver(b"a\n").unwrap();
     let b = md.deliver(b"b\n").unwrap();
     let s1 = md.sync_uids().unwrap();
-    assert_eq!(s1.messages.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        s1.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
     assert_eq!(s1.uid_next, 3);
     assert_eq!(s1.messages[0].entry.base(), a.base());
     assert!(!md.uidlist_locked());
     let text = fs::read_to_string(md.path().join("dovecot-uidlist")).unwrap();
-    assert!(text.starts_with(&format!("3 V{} N3 G", s1.uid_validity)), "{text}");
+    assert!(
+        text.starts_with(&format!("3 V{} N3 G", s1.uid_validity)),
+        "{text}"
+    );
 
     // Unchanged: same snapshot, file not rewritten.
-    let before = fs::metadata(md.path().join("dovecot-uidlist")).unwrap().modified().unwrap();
+    let before = fs::metadata(md.path().join("dovecot-uidlist"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(md.sync_uids().unwrap(), s1);
-    let after = fs::metadata(md.path().join("dovecot-uidlist")).unwrap().modified().unwrap();
+    let after = fs::metadata(md.path().join("dovecot-uidlist"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(before, after);
 
     // A flag change bumps the mod-sequence of that message only; UIDs stay.
@@ -244,7 +326,10 @@ fn uids_persist_and_follow_renames() {
     md.deliver(b"c\n").unwrap();
     let s2 = md.sync_uids().unwrap();
     assert_eq!(s2.uid_validity, s1.uid_validity);
-    assert_eq!(s2.messages.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(
+        s2.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
     assert_eq!(s2.by_uid(2).unwrap().entry.flags(), Flags::SEEN);
     assert!(s2.by_uid(2).unwrap().modseq > s1.by_uid(2).unwrap().modseq);
     assert_eq!(s2.highest_modseq, s2.by_uid(3).unwrap().modseq);
@@ -259,9 +344,17 @@ fn keywords_get_letters() {
     let junk = md.keyword_flag("$Junk").unwrap();
     let work = md.keyword_flag("Work").unwrap();
     assert_eq!(md.keyword_flag("$junk").unwrap(), junk);
-    assert_eq!((junk.to_string(), work.to_string()), ("a".into(), "b".into()));
-    assert_eq!(fs::read_to_string(md.path().join("dovecot-keywords")).unwrap(), "0 $Junk\n1 Work\n");
-    let e = md.deliver_from(MSG, &Delivery::default().with_flags(Flags::SEEN | work)).unwrap();
+    assert_eq!(
+        (junk.to_string(), work.to_string()),
+        ("a".into(), "b".into())
+    );
+    assert_eq!(
+        fs::read_to_string(md.path().join("dovecot-keywords")).unwrap(),
+        "0 $Junk\n1 Work\n"
+    );
+    let e = md
+        .deliver_from(MSG, &Delivery::default().with_flags(Flags::SEEN | work))
+        .unwrap();
     assert!(e.file_name().ends_with(":2,Sb"));
     let kw = md.keywords().unwrap();
     assert_eq!(Maildir::keyword_names(e.flags(), &kw), vec!["Work"]);
