@@ -19,6 +19,7 @@ mod error;
 pub mod params;
 mod reply;
 mod secret;
+pub mod server;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath};
 pub use command::Command;
