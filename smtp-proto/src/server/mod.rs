@@ -159,6 +159,12 @@ impl Server {
         self.authenticated
     }
 
+    /// Input bytes held and not yet processed: at most one read plus the line limit when the
+    /// caller feeds only after [`poll_event`](Server::poll_event) returned `None`.
+    pub fn buffered(&self) -> usize {
+        self.input.len() - self.pos
+    }
+
     /// Takes bytes that arrived from the client.
     pub fn handle_input(&mut self, bytes: &[u8]) {
         if matches!(self.phase, Phase::Closed | Phase::StartTls) || self.closing {
@@ -304,12 +310,13 @@ impl Server {
     /// Queues a reply, adjusting its status code to the session's ENHANCEDSTATUSCODES.
     fn send(&mut self, reply: Reply) {
         let reply = if self.esc() {
-            match reply.status() {
-                Some(_) => reply,
-                None => {
-                    let c = reply.code().class();
-                    reply.with_status(EnhancedStatus::c(c, 0, 0))
-                }
+            // 3xx replies (354, 334) carry no status: RFC 3463 has no class 3.
+            match (
+                reply.status(),
+                EnhancedStatus::new(reply.code().class(), 0, 0),
+            ) {
+                (None, Some(generic)) => reply.with_status(generic),
+                _ => reply,
             }
         } else {
             reply.without_status()
