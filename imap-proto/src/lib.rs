@@ -11,8 +11,8 @@
 //! 2. drain [`framing::Framer::poll_event`]: each literal is announced before its bytes
 //!    arrive, so the caller may accept it (and send `+` for a synchronising one), stream it as
 //!    chunks, or refuse it; each complete command or response comes out as one unit;
-//! 3. parse the unit: `Command::parse` on the server side, `Response::parse` on the client;
-//! 4. write answers with `Response::to_bytes` or `Command::encode` (which splits at
+//! 3. parse the unit: [`Command::parse`] on the server side, [`Response::parse`] on the client;
+//! 4. write answers with [`Response::to_bytes`] or [`Command::encode`] (which splits at
 //!    synchronising literals so a client can wait for the continuation).
 //!
 //! Values are typed and validated at construction ([`Tag`], [`MailboxName`],
@@ -21,18 +21,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bodystructure;
 pub mod command;
-#[allow(dead_code)] // Used by the command and response serializers being added.
 mod encode;
+pub mod envelope;
 mod error;
 pub mod fetch;
 pub mod framing;
-#[allow(dead_code)] // Used by the command and response parsers being added.
 mod parse;
+pub mod response;
 pub mod search;
 pub mod types;
 
 pub use command::{Command, CommandBody};
 pub use encode::Encoded;
 pub use error::{FrameError, ParseError, ValidationError};
+pub use response::{Response, Status, StatusKind};
 pub use types::*;
