@@ -404,7 +404,8 @@ pub(crate) fn parse_path(s: &str) -> Result<(RawPath, usize), PathError> {
         }
     }
     let rest = &s[p.pos..];
-    if rest.len() >= 11 && rest[..11].eq_ignore_ascii_case("postmaster>") {
+    // Compared as bytes: `rest` may hold UTF-8, and 11 bytes in need not be a char boundary.
+    if rest.len() >= 11 && rest.as_bytes()[..11].eq_ignore_ascii_case(b"postmaster>") {
         let n = p.pos + 11;
         return if n > MAX_PATH {
             Err(PathError::PathTooLong)
@@ -540,6 +541,9 @@ mod tests {
         assert!(rp("a@x").is_err());
         assert!(!rp("<jöe@exämple.de>").unwrap().is_ascii());
         assert_eq!(rp("<\"a\"@x>").unwrap().to_string(), "<a@x>");
+        // Regression (proptest): multi-byte characters where `postmaster>` would end.
+        assert!(rp("<éééééé@x.example>").is_ok());
+        assert!(ForwardPath::parse("<ééééé@x.example>").is_ok());
     }
 
     #[test]

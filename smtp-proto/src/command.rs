@@ -100,7 +100,8 @@ fn host_arg(s: &str) -> Result<Host, CommandError> {
 /// many clients send one (Postfix and Exim accept it too) and it cannot change the meaning.
 fn path_and_params<'a>(args: &'a str, keyword: &str) -> Result<(RawPath, &'a str), CommandError> {
     let n = keyword.len();
-    if args.len() < n || !args[..n].eq_ignore_ascii_case(keyword) {
+    // Bytes, not str: the argument may be UTF-8 and `n` bytes in need not be a boundary.
+    if args.len() < n || !args.as_bytes()[..n].eq_ignore_ascii_case(keyword.as_bytes()) {
         return Err(CommandError::Syntax("expected FROM: or TO:"));
     }
     let rest = &args[n..];
@@ -326,5 +327,7 @@ mod tests {
         assert!(matches!(p("EHLO"), Err(CommandError::Syntax(_))));
         assert_eq!(Command::parse(b"NOOP \xff"), Err(CommandError::NotUtf8));
         assert_eq!(p("auth plain").unwrap().to_string(), "AUTH PLAIN");
+        assert!(matches!(p("MAIL ééééé"), Err(CommandError::Syntax(_))));
+        assert!(matches!(p("RCPT é"), Err(CommandError::Syntax(_))));
     }
 }
