@@ -50,7 +50,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -96,6 +96,9 @@ pub struct Entry {
     pub meta: MessageMeta,
     /// Where it is in the file (its header block is not kept).
     pub info: MessageInfo,
+    /// Device and inode of the file the entry was read from: a rewrite replaces the file, and
+    /// then the entry is stale.
+    pub file_id: (u64, u64),
 }
 
 /// The state of a mailbox at one moment.
@@ -254,7 +257,9 @@ impl Mailbox {
     }
 
     fn scan_locked(&self, file: &File, limit: Option<u64>) -> Result<Snapshot, Error> {
-        let len = file.metadata()?.len().min(limit.unwrap_or(u64::MAX));
+        let fmeta = file.metadata()?;
+        let file_id = (fmeta.dev(), fmeta.ino());
+        let len = fmeta.len().min(limit.unwrap_or(u64::MAX));
         let mut reader =
             Reader::with_len(file, ReadOptions::new(self.variant).with_headers(), len)?;
         let mut snap = Snapshot {
@@ -289,7 +294,12 @@ impl Mailbox {
                 snap.needs_sync = true;
             }
             meta.uid = uid;
-            snap.messages.push(Entry { uid, meta, info });
+            snap.messages.push(Entry {
+                uid,
+                meta,
+                info,
+                file_id,
+            });
         }
         let folder_last = snap.folder.as_ref().map_or(0, |f| f.uid_last);
         snap.uid_next = folder_last.max(last_uid).saturating_add(1);
@@ -315,15 +325,19 @@ impl Mailbox {
     pub fn copy_to<W: Write>(&self, entry: &Entry, out: &mut W) -> Result<u64, Error> {
         let lock = MboxLock::acquire(&self.path, LockMode::Read, &self.opts.locks)?;
         let file = lock.file();
-        let mut reader = Reader::new(file, ReadOptions::new(self.variant))?;
-        let info = reader.message_at(entry.info.offset)?;
+        // Appends never move a message and rewrites replace the file, so the same file with the
+        // same From line at the offset is the same message; no need to re-split it.
         let e = &entry.info;
-        if (info.data_offset, info.data_len, &info.envelope)
-            != (e.data_offset, e.data_len, &e.envelope)
+        let fmeta = file.metadata()?;
+        let mut from = vec![0; (e.data_offset - e.offset) as usize];
+        if (fmeta.dev(), fmeta.ino()) != entry.file_id
+            || fmeta.len() < e.data_offset + e.data_len
+            || file.read_exact_at(&mut from, e.offset).is_err()
+            || Envelope::parse(&from).as_ref() != Some(&e.envelope)
         {
             return Err(Error::Stale { offset: e.offset });
         }
-        let mut file = reader.into_inner();
+        let mut file = file;
         let Some(hl) = e.header_len.filter(|&hl| hl <= e.data_len) else {
             return copy_message(&mut file, e, self.variant, out);
         };

@@ -190,6 +190,8 @@ impl<R: Read + Seek> Reader<R> {
     /// The underlying stream, e.g. for [`copy_message`] between calls to [`Reader::next_message`]
     /// (the reader seeks before every read, so moving the cursor is harmless).
     pub fn get_mut(&mut self) -> &mut R {
+        // The caller may move the cursor: seek before the next read.
+        self.inner_pos = u64::MAX;
         &mut self.inner
     }
 
