@@ -1,5 +1,7 @@
 #![no_main]
 
+// Each target uses one of the harness's entry points.
+#[allow(dead_code)]
 #[path = "../harness/sasl.rs"]
 mod harness;
 
