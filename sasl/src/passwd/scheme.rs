@@ -84,7 +84,8 @@ impl Scheme {
 
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        // `pad`, so that width and alignment work in tables and logs.
+        f.pad(self.name())
     }
 }
 
