@@ -208,6 +208,24 @@ fn stls_discards_pipelined_plaintext() {
         lines(&s.poll_transmit().unwrap()),
         ["+OK Begin TLS negotiation now"]
     );
+    // Nor may plaintext that arrives in a later read, before the handshake is done.
+    let mut s = Server::new(
+        ServerOptions {
+            stls: true,
+            ..ServerOptions::default()
+        },
+        now(),
+    );
+    let _ = s.poll_transmit();
+    s.handle_input(b"STLS\r\n");
+    assert_eq!(s.poll_event(), Some(ServerEvent::StartTls));
+    s.handle_input(b"USER alice\r\n");
+    s.tls_established().unwrap();
+    assert_eq!(s.poll_event(), None);
+    assert_eq!(
+        lines(&s.poll_transmit().unwrap()),
+        ["+OK Begin TLS negotiation now"]
+    );
 }
 
 #[test]

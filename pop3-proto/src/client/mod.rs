@@ -164,7 +164,9 @@ impl Client {
 
     /// Takes bytes from the server.
     pub fn handle_input(&mut self, bytes: &[u8]) {
-        if self.closed.is_none() && !bytes.is_empty() {
+        // Bytes between the +OK to STLS and the end of the handshake are unprotected; the
+        // caller should not pass them on, and they are dropped if it does.
+        if self.closed.is_none() && !bytes.is_empty() && !self.tls_pending {
             self.activity = true;
             self.framer.extend(bytes);
         }

@@ -169,6 +169,11 @@ impl Server {
             return;
         }
         self.activity = true;
+        if matches!(self.wait, Wait::StartTls) {
+            // Anything before the handshake completes is plaintext that must not be read as if
+            // it came over TLS (RFC 2595 §4; the STARTTLS command-injection class of bugs).
+            return;
+        }
         if self.framer.len() + bytes.len() > self.opts.limits.max_buffered_input {
             if !matches!(self.wait, Wait::Message(_)) {
                 self.reply(StatusLine::err(Some(RespCode::SysPerm), "too much input"));
@@ -220,6 +225,10 @@ impl Server {
 
     /// Gives the engine the time. Closes an idle session (RFC 1939 §3: without a reply, and
     /// deleting nothing). Time spent waiting for the caller's decisions does not count.
+    ///
+    /// `handle_input` takes no time argument, so the idle clock restarts at the first call
+    /// after input arrived: a silent client is closed between one and two idle timeouts after
+    /// its last command, which keeps the RFC's "at least 10 minutes".
     pub fn handle_timeout(&mut self, now: Instant) {
         let waiting_for_client = matches!(self.wait, Wait::Nothing | Wait::SaslLine);
         if self.activity || !waiting_for_client {
