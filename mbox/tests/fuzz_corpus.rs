@@ -1,6 +1,8 @@
 //! Replays the committed fuzz seeds (`fuzz/corpus/mbox_*`) through the fuzz harness, so that a
 //! fixed crash stays fixed without a nightly toolchain.
 
+// The harness is `pub` for the fuzz crate; in this test crate nothing else can reach it.
+#[allow(unreachable_pub)]
 #[path = "../../fuzz/harness/mbox.rs"]
 mod harness;
 
