@@ -1,4 +1,4 @@
-//! Known-answer tests: the examples of RFC 4616, RFC 2195, RFC 5802 §5, RFC 7677 §3 and
+//! Known-answer tests: the examples of RFC 4616, draft-murchison-sasl-login, RFC 2195, RFC 5802 §5, RFC 7677 §3 and
 //! RFC 7628 §4, written as `C:`/`S:` transcripts and replayed byte for byte against the server
 //! alone, the client alone, and the two together.
 //!
@@ -155,6 +155,46 @@ fn rfc4616_plain_examples() {
     let mut kurt = password_client("Kurt", "xipj3plmq");
     kurt.authzid = Some("Ursel".into());
     replay_client(Mechanism::Plain, kurt, &second);
+}
+
+/// draft-murchison-sasl-login-00 §2.3, as carried by SMTP (base64 lines).
+const LOGIN_DRAFT: &str = "\
+S: VXNlciBOYW1lAA==
+C: dGlt
+S: UGFzc3dvcmQA
+C: dGFuc3RhYWZ0YW5zdGFhZg==
+";
+
+#[test]
+fn login_draft_example() {
+    let script: Vec<(bool, Vec<u8>)> = transcript(LOGIN_DRAFT)
+        .into_iter()
+        .map(|(c, line)| (c, b64(std::str::from_utf8(&line).unwrap())))
+        .collect();
+    assert_eq!(script[0].1, b"User Name\0");
+    // The client ignores the challenges' text, as §2.1 asks.
+    replay_client(
+        Mechanism::Login,
+        password_client("tim", "tanstaaftanstaaf"),
+        &script,
+    );
+    // The server sends the `Username:`/`Password:` variant the draft's note allows.
+    let mut users = Users::default();
+    users
+        .passwords
+        .insert("tim".into(), "tanstaaftanstaaf".into());
+    let mut ours = script.clone();
+    ours[0].1 = b"Username:".to_vec();
+    ours[2].1 = b"Password:".to_vec();
+    let outcome = replay_server(Mechanism::Login, ServerContext::default(), &users, &ours);
+    assert_eq!(outcome.user(), "tim");
+    // NUL, CR and LF are not allowed in a LOGIN password (§2).
+    let mut s = ServerSession::new(Mechanism::Login, ServerContext::default()).unwrap();
+    let _ = s.start(Some(b"tim"), &users).unwrap();
+    assert!(matches!(
+        s.step(b"tanstaaf\ntanstaaf", &users),
+        Err(Error::Malformed(_))
+    ));
 }
 
 const RFC2195: &str = "\

@@ -1,5 +1,7 @@
 //! LOGIN (draft-murchison-sasl-login-00): the server asks `Username:`, then `Password:`.
 //!
+//! The draft's §2.2 challenges are "User Name" and "Password"; its note allows `Username:` and
+//! `Password:`, which "at least one widely deployed client" requires, so those are sent.
 //! Obsolete but still what Outlook and many appliances send. The draft (§2) lets the client
 //! send the user name as an initial response, which this server accepts; the client here never
 //! sends one, since some old servers do not expect it. LOGIN has no authorization identity.
@@ -14,8 +16,14 @@ use crate::{
 const USERNAME: &[u8] = b"Username:";
 const PASSWORD: &[u8] = b"Password:";
 
-/// The same per-field limit PLAIN has (RFC 4616 §2); LOGIN itself sets none.
+/// The same per-field limit PLAIN has (RFC 4616 §2). The draft's "less than 64 characters"
+/// for the user name (§2) is too short for the full addresses many servers use as user names.
 const MAX_FIELD: usize = 255;
+
+/// Draft §2: passwords may be any octets but NUL, CR and LF; user names are UTF-8 text.
+fn forbidden(b: &u8) -> bool {
+    matches!(b, 0 | b'\r' | b'\n')
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct LoginServer {
@@ -48,7 +56,7 @@ impl ServerMechanism for LoginServer {
                 Ok(ServerStep::Challenge(USERNAME.to_vec()))
             }
             (ServerState::New | ServerState::AskedUser, Some(user)) => {
-                if user.is_empty() || user.len() > MAX_FIELD || user.contains(&0) {
+                if user.is_empty() || user.len() > MAX_FIELD || user.iter().any(forbidden) {
                     return Err(Error::Malformed("bad LOGIN user name"));
                 }
                 let user = std::str::from_utf8(user)
@@ -57,7 +65,10 @@ impl ServerMechanism for LoginServer {
                 Ok(ServerStep::Challenge(PASSWORD.to_vec()))
             }
             (ServerState::AskedPassword(user), Some(password)) => {
-                if password.is_empty() || password.len() > MAX_FIELD {
+                if password.is_empty()
+                    || password.len() > MAX_FIELD
+                    || password.iter().any(forbidden)
+                {
                     return Err(Error::Malformed("bad LOGIN password"));
                 }
                 let password = Secret::new(password.to_vec());
