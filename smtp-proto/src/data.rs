@@ -200,6 +200,8 @@ impl DataDecoder {
 pub struct DataEncoder {
     at_line_start: bool,
     pending_cr: bool,
+    /// False for BDAT content: line ends are made CRLF but dots are left alone.
+    stuff: bool,
 }
 
 impl Default for DataEncoder {
@@ -209,11 +211,21 @@ impl Default for DataEncoder {
 }
 
 impl DataEncoder {
-    /// A fresh encoder (at the start of a line).
+    /// A fresh encoder for DATA (at the start of a line).
     pub fn new() -> DataEncoder {
         DataEncoder {
             at_line_start: true,
             pending_cr: false,
+            stuff: true,
+        }
+    }
+
+    /// An encoder for BDAT content (RFC 3030 with 7BIT or 8BITMIME): bare CR and LF become
+    /// CRLF, dots stay as they are.
+    pub fn new_bdat() -> DataEncoder {
+        DataEncoder {
+            stuff: false,
+            ..DataEncoder::new()
         }
     }
 
@@ -235,7 +247,7 @@ impl DataEncoder {
                 if i >= len {
                     break;
                 }
-                if input[i] == b'.' {
+                if input[i] == b'.' && self.stuff {
                     out.extend_from_slice(&input[seg..i]);
                     out.push(b'.');
                     seg = i;
@@ -276,6 +288,14 @@ impl DataEncoder {
         }
         out.extend_from_slice(b".\r\n");
         *self = DataEncoder::new();
+    }
+
+    /// Ends BDAT content: a CR held back from the last piece is written as CRLF.
+    pub fn finish_bdat(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            out.extend_from_slice(b"\r\n");
+        }
+        *self = DataEncoder::new_bdat();
     }
 }
 

@@ -143,6 +143,10 @@ pub enum UsageError {
         /// Replies given.
         got: usize,
     },
+    /// The server did not offer an extension the request needs (check
+    /// [`crate::client::Capabilities`] first).
+    #[error("the server does not offer {0}")]
+    NotOffered(&'static str),
     /// The engine is not in a state where that action is possible.
     #[error("not possible now: {0}")]
     InvalidState(&'static str),

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod address;
+pub mod client;
 mod command;
 mod data;
 mod error;
