@@ -1,0 +1,246 @@
+//! Fuzz entry points for `mailhub-smtp-proto`, shared by the cargo-fuzz targets
+//! `smtp_server`, `smtp_client`, `smtp_path` and `smtp_data` and by
+//! `smtp-proto/tests/fuzz_corpus.rs`, which replays the committed seeds in a normal
+//! `cargo test`.
+//!
+//! Input layout of `server_input`, `client_input` and `data_stream`: octet 0 holds flags,
+//! octet 1 the size of the pieces the rest is fed in (`1 + octet % 64`, or all at once when it
+//! is 0), the rest is what the peer sends. `path` takes the whole input as text.
+
+use std::time::{Duration, Instant};
+
+use mailhub_smtp_proto::client::{self, Client, ClientOptions, Envelope, TlsPolicy};
+use mailhub_smtp_proto::server::{self, Extensions, Server, ServerOptions};
+use mailhub_smtp_proto::{
+    Command, DataDecoder, DataEncoder, ForwardPath, Host, LineEndings, MailParams, Mailbox,
+    RcptParams, Reply, ReplyCode, ReversePath,
+};
+
+fn split(data: &[u8]) -> (u8, usize, &[u8]) {
+    let flags = data.first().copied().unwrap_or(0);
+    let step = match data.get(1).copied().unwrap_or(0) {
+        0 => usize::MAX,
+        s => 1 + usize::from(s) % 64,
+    };
+    (flags, step, data.get(2..).unwrap_or(&[]))
+}
+
+/// Every byte the server sends must read back as whole, valid replies.
+fn check_replies(mut out: &[u8]) {
+    while !out.is_empty() {
+        match Reply::parse(out, 100_000, 100_000) {
+            Ok(Some((_, used))) => out = &out[used..],
+            other => panic!("server sent something that is not a reply: {other:?}"),
+        }
+    }
+}
+
+/// The server engine fed arbitrary client bytes. Flags: bit 0 LMTP, bit 1 normalise bare line
+/// ends, bit 2 every extension on, bits 3–7 which decisions are rejected.
+pub fn server_input(data: &[u8]) {
+    let (flags, step, input) = split(data);
+    let mut o = ServerOptions::new("mx.example");
+    o.lmtp = flags & 1 != 0;
+    if flags & 2 != 0 {
+        o.line_endings = LineEndings::Normalize;
+    }
+    if flags & 4 != 0 {
+        o.extensions = Extensions::all();
+        o.extensions.auth_requires_tls = false;
+    } else {
+        o.extensions.pipelining = true;
+        o.extensions.chunking = true;
+        o.extensions.size = true;
+    }
+    o.limits.max_command_line = 256;
+    o.limits.max_auth_line = 512;
+    o.limits.max_message_size = 64 * 1024;
+    let line_limit = 512;
+    let t0 = Instant::now();
+    let mut s = Server::new(o, t0);
+    let no = Reply::new(ReplyCode::new(550).unwrap(), None, "no").unwrap();
+    let mut n = u32::from(flags >> 3);
+    for (i, piece) in input.chunks(step.min(input.len().max(1))).enumerate() {
+        s.handle_input(piece);
+        assert!(
+            s.buffered() <= piece.len() + line_limit + 8,
+            "buffer grew past its limit"
+        );
+        while let Some(e) = s.poll_event() {
+            n = n.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let reject = n >> 16 & 3 == 0;
+            let r = match e {
+                server::Event::Auth { .. } | server::Event::AuthResponse(_) => {
+                    if reject {
+                        s.auth_challenge(b"more")
+                    } else {
+                        s.auth_success()
+                    }
+                }
+                server::Event::StartTls => s.tls_established(),
+                server::Event::MessageEnd { recipients } if s.options().lmtp => s.lmtp_replies(
+                    (0..recipients)
+                        .map(|_| Reply::new(ReplyCode::OK, None, "ok").unwrap())
+                        .collect(),
+                ),
+                server::Event::BodyChunk(_)
+                | server::Event::MessageRejected(_)
+                | server::Event::Reset
+                | server::Event::AuthCancelled => Ok(()),
+                _ if reject => s.reject(no.clone()),
+                _ => s.accept(),
+            };
+            r.expect("the harness answers only pending decisions");
+        }
+        if let Some(out) = s.poll_transmit() {
+            check_replies(&out);
+        }
+        s.handle_timeout(t0 + Duration::from_secs(i as u64));
+    }
+    s.handle_timeout(t0 + Duration::from_secs(1_000_000));
+    if let Some(out) = s.poll_transmit() {
+        check_replies(&out);
+    }
+    assert!(s.is_closed());
+}
+
+/// The client engine fed arbitrary server bytes, sending one message when it can. Flags:
+/// bit 0 LMTP, bit 1 no pipelining, bit 2 no chunking, bit 3 STARTTLS required.
+pub fn client_input(data: &[u8]) {
+    let (flags, step, input) = split(data);
+    let mut o = ClientOptions::new(Host::parse("client.example").unwrap());
+    o.lmtp = flags & 1 != 0;
+    o.pipelining = flags & 2 == 0;
+    o.chunking = flags & 4 == 0;
+    o.starttls = if flags & 8 != 0 {
+        TlsPolicy::Required
+    } else {
+        TlsPolicy::Opportunistic
+    };
+    o.max_reply_line = 1024;
+    o.max_reply_lines = 64;
+    let t0 = Instant::now();
+    let mut c = Client::new(o, t0);
+    let mut sent = false;
+    for (i, piece) in input.chunks(step.min(input.len().max(1))).enumerate() {
+        c.handle_input(piece);
+        while let Some(e) = c.poll_event() {
+            match e {
+                client::Event::StartTls => c.tls_established().unwrap(),
+                client::Event::Ready(caps) => {
+                    if caps.has_auth("PLAIN") && i % 2 == 0 {
+                        let _ = c.authenticate("PLAIN", None, Box::new(|ch| Ok(ch.to_vec())));
+                    } else if !sent {
+                        sent = true;
+                        let env = Envelope {
+                            from: ReversePath::parse("<a@client.example>").unwrap(),
+                            params: MailParams::default(),
+                            recipients: vec![
+                                (
+                                    ForwardPath::parse("<b@mx.example>").unwrap(),
+                                    RcptParams::default(),
+                                ),
+                                (ForwardPath::Postmaster, RcptParams::default()),
+                            ],
+                        };
+                        c.send_mail(env).unwrap();
+                    }
+                }
+                client::Event::BodyReady => {
+                    let _ = c.send_body(b"Subject: x\r\n\r\n.dot\r\n");
+                    let _ = c.finish_body();
+                }
+                client::Event::MessageResult(_) | client::Event::MessageFailed(_) => {
+                    let _ = c.quit();
+                }
+                _ => {}
+            }
+        }
+        let _ = c.poll_transmit();
+        c.handle_timeout(t0 + Duration::from_secs(i as u64 * 30));
+    }
+    c.handle_timeout(t0 + Duration::from_secs(1_000_000));
+    c.handle_timeout(t0 + Duration::from_secs(2_000_000));
+    while c.poll_event().is_some() {}
+}
+
+/// Paths, mailboxes and command lines: what parses must write back to the same value.
+pub fn path(data: &[u8]) {
+    if let Ok(c) = Command::parse(data) {
+        let wire = c.to_bytes();
+        assert_eq!(
+            Command::parse(&wire[..wire.len() - 2]).as_ref(),
+            Ok(&c),
+            "command round trip"
+        );
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(p) = ReversePath::parse(text) {
+        assert_eq!(ReversePath::parse(&p.to_string()), Ok(p));
+    }
+    if let Ok(p) = ForwardPath::parse(text) {
+        assert_eq!(ForwardPath::parse(&p.to_string()), Ok(p));
+    }
+    if let Ok(m) = Mailbox::parse(text) {
+        assert_eq!(Mailbox::parse(&m.to_string()), Ok(m));
+    }
+    if let Ok(p) = MailParams::parse(text) {
+        assert_eq!(MailParams::parse(&p.to_string()), Ok(p));
+    }
+    if let Ok(p) = RcptParams::parse(text) {
+        assert_eq!(RcptParams::parse(&p.to_string()), Ok(p));
+    }
+}
+
+/// The DATA decoder on arbitrary content in arbitrary pieces. Flags: bit 0 normalise, bit 1
+/// BDAT (no dots). Checks: at most two octets held back; with Normalize only CRLF line ends
+/// come out; content without bare line ends survives encode → decode unchanged.
+pub fn data_stream(data: &[u8]) {
+    let (flags, step, input) = split(data);
+    let policy = if flags & 1 != 0 {
+        LineEndings::Normalize
+    } else {
+        LineEndings::Reject
+    };
+    let dots = flags & 2 == 0;
+    let mut d = DataDecoder::new(dots, policy, 1000);
+    let mut out = Vec::new();
+    let mut held: Vec<u8> = Vec::new();
+    let mut done = false;
+    for piece in input.chunks(step.min(input.len().max(1))) {
+        held.extend_from_slice(piece);
+        let r = d.decode(&held, &mut out);
+        held.drain(..r.consumed);
+        assert!(held.len() <= 2, "decoder held back {} octets", held.len());
+        if r.done {
+            done = true;
+            break;
+        }
+    }
+    if !dots {
+        d.finish(&mut out);
+    }
+    if policy == LineEndings::Normalize && (done || !dots) {
+        for (i, &b) in out.iter().enumerate() {
+            if b == b'\n' {
+                assert!(i > 0 && out[i - 1] == b'\r', "bare LF after normalising");
+            }
+            if b == b'\r' {
+                assert_eq!(out.get(i + 1), Some(&b'\n'), "bare CR after normalising");
+            }
+        }
+    }
+    if done && !d.saw_bare_line_ending() {
+        let mut wire = Vec::new();
+        let mut e = DataEncoder::new();
+        e.encode(&out, &mut wire);
+        e.finish(&mut wire);
+        let mut d2 = DataDecoder::new(true, LineEndings::Reject, 0);
+        let mut again = Vec::new();
+        let r = d2.decode(&wire, &mut again);
+        assert!(r.done && r.consumed == wire.len());
+        assert_eq!(again, out, "encode/decode round trip");
+    }
+}

@@ -1,0 +1,56 @@
+//! Replays the committed fuzz seeds (`fuzz/corpus/smtp_*`) through the fuzz harness, so a
+//! fixed crash stays fixed in a normal `cargo test`.
+
+// The harness is `pub` for the fuzz crate; in this test crate nothing else can reach it.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../fuzz/harness/smtp.rs"]
+mod harness;
+
+fn replay(target: &str, f: fn(&[u8])) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let r = std::panic::catch_unwind(|| f(&data));
+        assert!(r.is_ok(), "{} panicked", path.display());
+        n += 1;
+    }
+    assert!(n > 0, "no seeds in {}", dir.display());
+}
+
+#[test]
+fn smtp_server_corpus() {
+    replay("smtp_server", harness::server_input);
+}
+
+#[test]
+fn smtp_client_corpus() {
+    replay("smtp_client", harness::client_input);
+}
+
+#[test]
+fn smtp_path_corpus() {
+    replay("smtp_path", harness::path);
+}
+
+#[test]
+fn smtp_data_corpus() {
+    replay("smtp_data", harness::data_stream);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// A poor man's fuzz run of every entry point, so their own invariants are exercised on
+    /// stable too.
+    #[test]
+    fn harness_on_random_input(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+        harness::server_input(&data);
+        harness::client_input(&data);
+        harness::path(&data);
+        harness::data_stream(&data);
+    }
+}
