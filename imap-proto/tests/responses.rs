@@ -195,3 +195,29 @@ fn malformed_responses_are_errors() {
         Err(ParseError::TooDeep { .. })
     ));
 }
+
+#[test]
+fn nesting_at_the_default_limit_fits_a_small_stack() {
+    // 60 levels, under the default depth limit of 64, parse on the 2 MiB stack a spawned
+    // thread gets by default, even in a debug build: the limit keeps recursion bounded.
+    let mut body = String::from("(\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1)");
+    for _ in 0..60 {
+        body = format!("({body} \"mixed\")");
+    }
+    let search = format!(
+        "A1 SEARCH {}ALL{}\r\n",
+        "NOT (OR ALL ".repeat(20),
+        ")".repeat(20)
+    );
+    let thread = format!("* THREAD {}1{}\r\n", "(".repeat(60), ")".repeat(60));
+    let h = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let fetch = format!("* 1 FETCH (BODYSTRUCTURE {body})\r\n");
+            assert!(Response::parse(fetch.as_bytes()).is_ok());
+            assert!(Response::parse(thread.as_bytes()).is_ok());
+            assert!(mailhub_imap_proto::Command::parse(search.as_bytes()).is_ok());
+        })
+        .unwrap();
+    h.join().unwrap();
+}
