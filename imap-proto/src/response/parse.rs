@@ -87,7 +87,9 @@ fn list_entry(i: &[u8]) -> R<'_, ListEntry> {
     let (i, mailbox) = mailbox(i)?;
     let (i, extended) = if peek(i, b' ') {
         paren_list(&i[1..], |i| {
-            let (i, t) = string(i)?;
+            // `mbox-list-extended-item-tag` is an astring (RFC 5258 §9); RFC 5819's example
+            // sends it unquoted. It is written back quoted.
+            let (i, t) = astring(i)?;
             let (i, ()) = sp(i)?;
             if t.as_bytes().eq_ignore_ascii_case(b"CHILDINFO") {
                 let (i, v) = paren_list(i, string)?;
