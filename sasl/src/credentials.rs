@@ -117,6 +117,14 @@ impl ScramKeys {
         let prepared = crate::mech::saslprep::prepare_password(password);
         ScramKeys::derive(hash, prepared.expose(), salt, iterations)
     }
+
+    /// Keys for a user whose store keeps the plaintext password: SASLprep applied, the default
+    /// iteration count, and a salt made from the user name (stable, so that a client caching
+    /// `SaltedPassword` keeps working). What [`Credentials::scram_keys`] does by default.
+    pub fn for_plaintext_user(hash: ScramHash, authcid: &str, password: &[u8]) -> ScramKeys {
+        let salt = hash.hash(format!("mailhub-scram-salt:{authcid}").as_bytes());
+        ScramKeys::from_password(hash, password, &salt[..16], DEFAULT_SCRAM_ITERATIONS)
+    }
 }
 
 /// The default PBKDF2 iteration count for new SCRAM keys. RFC 7677 §4 asks for at least 4096;
@@ -156,10 +164,9 @@ pub trait Credentials {
         authcid: &str,
         hash: ScramHash,
     ) -> Result<Option<ScramKeys>, CredentialError> {
-        Ok(self.plaintext_password(authcid)?.map(|pw| {
-            let salt = hash.hash(format!("mailhub-scram-salt:{authcid}").as_bytes());
-            ScramKeys::from_password(hash, pw.expose(), &salt[..16], DEFAULT_SCRAM_ITERATIONS)
-        }))
+        Ok(self
+            .plaintext_password(authcid)?
+            .map(|pw| ScramKeys::for_plaintext_user(hash, authcid, pw.expose())))
     }
 
     /// Whether the user is known at all: SCRAM servers use this to tell "unknown user" (fail

@@ -103,7 +103,7 @@ pub fn hash_password_with(
                 ScramHash::Sha256
             };
             random.fill(&mut salt);
-            let keys = ScramKeys::derive(hash, password, &salt, params.scram_iterations);
+            let keys = ScramKeys::from_password(hash, password, &salt, params.scram_iterations);
             Ok(scram_field(&keys))
         }
     }

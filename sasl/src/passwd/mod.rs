@@ -67,7 +67,7 @@ pub use scheme::Scheme;
 
 use scheme::{FieldError, StoredPassword};
 
-use crate::{CredentialError, Credentials, DEFAULT_SCRAM_ITERATIONS, ScramHash, ScramKeys, Secret};
+use crate::{CredentialError, Credentials, ScramHash, ScramKeys, Secret};
 
 /// Bounds on what a passwd file may ask for. The cost limits stop a typo or a hostile file
 /// from making every login (or every decoy check) take minutes.
@@ -519,12 +519,10 @@ impl Credentials for PasswdFile {
         if let Some(keys) = stored.scram_keys() {
             return Ok((keys.hash == hash).then(|| keys.clone()));
         }
-        // The same derivation as the trait's default, which an implementation that overrides
-        // the method cannot call: a PLAIN entry serves SCRAM with a salt stable per user.
-        Ok(stored.plaintext().map(|pw| {
-            let salt = hash.hash(format!("mailhub-scram-salt:{authcid}").as_bytes());
-            ScramKeys::derive(hash, pw.expose(), &salt[..16], DEFAULT_SCRAM_ITERATIONS)
-        }))
+        // The trait's default derivation: a PLAIN entry serves SCRAM with a salt stable per user.
+        Ok(stored
+            .plaintext()
+            .map(|pw| ScramKeys::for_plaintext_user(hash, authcid, pw.expose())))
     }
 
     fn user_exists(&self, authcid: &str) -> Result<bool, CredentialError> {
