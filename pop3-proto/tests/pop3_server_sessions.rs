@@ -426,3 +426,48 @@ fn quit_before_login_and_reject_mid_message() {
         })
     );
 }
+
+#[test]
+fn capa_reflects_state_and_per_user_policies() {
+    use mailhub_pop3_proto::Expire;
+    use mailhub_pop3_proto::server::{Maildrop, MessageInfo};
+    let opts = ServerOptions {
+        loopback: true,
+        expire: Some((Expire::Days(0), true)),
+        login_delay: Some((900, true)),
+        implementation: Some("mailhub".into()),
+        ..ServerOptions::default()
+    };
+    let mut b = backend();
+    let mut s = Server::new(opts, now());
+    let _ = s.poll_transmit();
+    let capa = send(&mut s, &mut b, "CAPA");
+    assert!(capa.contains(&"EXPIRE 0 USER".to_owned()), "{capa:?}");
+    assert!(capa.contains(&"LOGIN-DELAY 900 USER".to_owned()));
+    assert!(capa.contains(&"IMPLEMENTATION mailhub".to_owned()));
+    s.handle_input(b"USER alice\r\nPASS pw\r\n");
+    while let Some(ev) = s.poll_event() {
+        match ev {
+            ServerEvent::Login { user, .. } => s.accept_login(user).unwrap(),
+            ServerEvent::LockMaildrop { .. } => s
+                .load_maildrop(Maildrop {
+                    messages: vec![MessageInfo {
+                        size: 1,
+                        uid: "a".try_into().unwrap(),
+                    }],
+                    expire: Some(Expire::Never),
+                    login_delay: Some(60),
+                })
+                .unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+    let _ = s.poll_transmit();
+    let capa = send(&mut s, &mut b, "CAPA");
+    assert!(capa.contains(&"EXPIRE NEVER".to_owned()), "{capa:?}");
+    assert!(capa.contains(&"LOGIN-DELAY 60".to_owned()));
+    assert!(
+        capa.contains(&"USER".to_owned()),
+        "USER stays announced in TRANSACTION"
+    );
+}

@@ -91,6 +91,9 @@ pub struct ServerOptions {
     /// EXPIRE policy to announce, and whether it may differ per user (RFC 2449 §6.7).
     pub expire: Option<(Expire, bool)>,
     /// LOGIN-DELAY seconds to announce, and whether it may differ per user (RFC 2449 §6.5).
+    /// The engine has no memory across sessions: the caller enforces the delay by answering
+    /// [`super::ServerEvent::Login`] (or the SASL events) with `reject` and
+    /// [`crate::RespCode::LoginDelay`].
     pub login_delay: Option<(u32, bool)>,
     /// IMPLEMENTATION text (RFC 2449 §6.9).
     pub implementation: Option<String>,
