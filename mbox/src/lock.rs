@@ -404,4 +404,36 @@ mod tests {
         // Readers (fcntl only by default) are not held up by a dotlock.
         drop(MboxLock::acquire(&p, LockMode::Read, &quick()).unwrap());
     }
+
+    #[test]
+    fn flock_excludes_between_handles_and_order_is_configurable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inbox");
+        fs::write(&p, b"").unwrap();
+        // flock locks belong to the open file, so two handles in one process conflict.
+        let flock = LockOptions {
+            read: vec![LockMethod::Flock],
+            write: vec![LockMethod::Flock, LockMethod::Dotlock],
+            ..quick()
+        };
+        let w = MboxLock::acquire(&p, LockMode::Write, &flock).unwrap();
+        assert!(dotlock_path(&p).exists(), "dotlock taken after flock");
+        assert!(matches!(
+            MboxLock::acquire(&p, LockMode::Read, &flock),
+            Err(Error::LockTimeout { .. })
+        ));
+        drop(w);
+        let r1 = MboxLock::acquire(&p, LockMode::Read, &flock).unwrap();
+        let r2 = MboxLock::acquire(&p, LockMode::Read, &flock).unwrap();
+        assert!(MboxLock::acquire(&p, LockMode::Write, &flock).is_err());
+        drop((r1, r2));
+        // No lock at all is allowed too (a private mailbox).
+        let none = LockOptions {
+            read: vec![],
+            write: vec![],
+            ..quick()
+        };
+        let l = MboxLock::acquire(&p, LockMode::Write, &none).unwrap();
+        assert_eq!(l.mode(), LockMode::Write);
+    }
 }

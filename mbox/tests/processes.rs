@@ -150,6 +150,26 @@ fn child_entry() {
                 .unwrap();
             println!("\nACK expunged {}", report.expunged_count);
         }
+        "append-too-big" => {
+            // Run under `ulimit -f` with SIGXFSZ ignored: the write fails with EFBIG midway.
+            let mb = Mailbox::open(&path, opts(true)).unwrap();
+            let before = fs::read(&path).unwrap();
+            let err = mb
+                .append(&env, &message("big", 1 << 20), &MessageMeta::default())
+                .unwrap_err();
+            assert!(matches!(err, mailhub_mbox::Error::Io(_)), "{err}");
+            let after = fs::read(&path).unwrap();
+            // Only the last-UID digits may differ (advanced in place: a harmless gap).
+            assert_eq!(after.len(), before.len(), "not truncated back");
+            let diff = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+            assert!(diff <= 10, "{diff} bytes changed");
+            assert!(
+                !Path::new(&path)
+                    .with_file_name(".INBOX.mailhub-append")
+                    .exists()
+            );
+            println!("\nACK rolled-back");
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -193,6 +213,46 @@ fn concurrent_appenders_and_a_flag_rewriter() {
     assert_eq!(seen, acked);
     assert_eq!(seen.len(), appenders * per);
     assert!(all.iter().all(|x| x.1.is_some()), "every message has a UID");
+}
+
+#[test]
+fn failed_append_is_truncated_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("INBOX");
+    let mb = Mailbox::create(&path, opts(false), 7).unwrap();
+    let env = Envelope::new("a@b", 0).unwrap();
+    for i in 0..3 {
+        mb.append(
+            &env,
+            &message(&format!("small-{i}"), 500),
+            &MessageMeta::default(),
+        )
+        .unwrap();
+    }
+    let blocks = fs::metadata(&path).unwrap().len() / 512 + 8;
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" --exact child_entry --nocapture --test-threads=1"))
+        .arg(std::env::current_exe().unwrap())
+        .env("MAILHUB_MBOX_CHILD", "append-too-big")
+        .env("MAILHUB_MBOX_PATH", &path)
+        .env("MAILHUB_MBOX_ARGS", "")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("ACK rolled-back"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = check_intact(&contents(&mb), 500);
+    assert_eq!(seen.len(), 3);
+    // The next append works and gets a fresh UID after the gap.
+    assert_eq!(
+        mb.append(&env, &message("small-3", 500), &MessageMeta::default())
+            .unwrap(),
+        Some(5)
+    );
 }
 
 #[test]
