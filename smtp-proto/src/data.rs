@@ -108,6 +108,12 @@ impl DataDecoder {
         }
         let mut seg = i;
         loop {
+            if self.at_line_start
+                && len - i > 2 * BLOCK
+                && (self.max_line == 0 || self.max_line >= 3 * BLOCK)
+            {
+                i = self.skip_clean(input, i);
+            }
             if self.at_line_start && self.dots {
                 if i >= len {
                     break;
@@ -182,6 +188,57 @@ impl DataDecoder {
         }
     }
 
+    /// The fast path: from a line start, skips [`BLOCK`]-octet blocks whose every LF follows a CR,
+    /// every CR precedes an LF and no `.` starts a line, so they need no work but the copy.
+    /// Over-long lines are caught by counting blocks without an LF: a line crossing fewer
+    /// than `(max_line - 2 * BLOCK) / BLOCK` such blocks is shorter than `max_line`. Returns where the
+    /// careful path takes over, with the line state set for it.
+    fn skip_clean(&mut self, input: &[u8], start: usize) -> usize {
+        // At a line start the previous octets were CRLF: an LF here is bare, a `.` is special.
+        match input.get(start) {
+            Some(b'\n') | None => return start,
+            Some(b'.') if self.dots => return start,
+            _ => {}
+        }
+        let max_blank = match self.max_line {
+            0 => usize::MAX,
+            m => (m - 2 * BLOCK) / BLOCK,
+        };
+        let mut blank = 0;
+        // Each step checks the pairs (input[j - 1], input[j]) for j in [pos, pos + BLOCK).
+        let mut pos = start + 1;
+        while let Some(window) = input.get(pos - 1..pos + BLOCK) {
+            let (dirty, has_lf) =
+                block_flags(window.try_into().expect("BLOCK + 1 octets"), self.dots);
+            if dirty {
+                break;
+            }
+            blank = if has_lf { 0 } else { blank + 1 };
+            if blank > max_blank {
+                break;
+            }
+            pos += BLOCK;
+        }
+        if pos == start + 1 {
+            return start;
+        }
+        if input[pos - 1] == b'\r' {
+            // Leave the CR to the careful path, which must see it with its LF.
+            pos -= 1;
+        }
+        match memchr::memrchr(b'\n', &input[start..pos]) {
+            Some(q) => {
+                self.line_len = pos - (start + q + 1);
+                self.at_line_start = self.line_len == 0;
+            }
+            None => {
+                self.line_len += pos - start;
+                self.at_line_start = false;
+            }
+        }
+        pos
+    }
+
     /// Ends BDAT content: a CR still waiting for its LF is bare.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         if self.pending_cr {
@@ -192,6 +249,27 @@ impl DataDecoder {
             self.long_line = true;
         }
     }
+}
+
+/// Octets checked per step of the fast path; 128 measured best (64 and 256 were slower).
+const BLOCK: usize = 128;
+
+/// For the pairs `(w[i], w[i + 1])` of a `BLOCK + 1`-octet window: whether any is not clean (an LF
+/// not after a CR, a CR not before an LF, a `.` right after an LF when `dots`), and whether
+/// the block holds an LF. A branch-free loop over a fixed-size array, which the compiler turns
+/// into vector compares.
+#[inline(always)]
+fn block_flags(w: &[u8; BLOCK + 1], dots: bool) -> (bool, bool) {
+    let dot_mask = if dots { 0xff } else { 0 };
+    let (mut dirty, mut lf_any) = (0u8, 0u8);
+    for i in 0..BLOCK {
+        let (prev, b) = (w[i], w[i + 1]);
+        let is_lf = u8::from(b == b'\n');
+        dirty |= (is_lf ^ u8::from(prev == b'\r'))
+            | (u8::from(b == b'.') & u8::from(prev == b'\n') & dot_mask);
+        lf_any |= is_lf;
+    }
+    (dirty != 0, lf_any != 0)
 }
 
 /// Incremental dot-stuffing for a client sending DATA. Bare CR and bare LF in the caller's
