@@ -163,6 +163,7 @@ fn lenient_inputs() {
     assert!(Response::parse(b"* ok hi\r\n").is_ok());
     assert!(Response::parse(b"* STATUS x (MESSAGES 1) \r\n").is_ok());
     assert!(Response::parse(b"+\r\n").is_ok());
+    assert!(Response::parse(b"* SEARCH 1 2 \r\n").is_ok());
 }
 
 #[test]

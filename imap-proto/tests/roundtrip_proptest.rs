@@ -64,8 +64,9 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
         of(date_time()),
         vec(any::<u8>(), 0..20),
         0..4,
+        any::<bool>(),
     )
-        .prop_map(|(flags, date, data, m)| {
+        .prop_map(|(flags, date, data, m, utf8)| {
             let mode = [
                 LiteralMode::Sync,
                 LiteralMode::NonSync,
@@ -81,6 +82,7 @@ fn command_body() -> impl Strategy<Value = CommandBody> {
                 flags,
                 date,
                 data: Literal::new(data, mode).unwrap(),
+                utf8,
             }
         });
     let sort_key = proptest::sample::select(vec![

@@ -189,7 +189,11 @@ fn write_args(w: &mut Writer, b: &CommandBody) {
                 if let Some(d) = m.date {
                     w.date_time(d).sp();
                 }
-                w.literal(&m.data);
+                if m.utf8 {
+                    w.s("UTF8 (").literal(&m.data).byte(b')');
+                } else {
+                    w.literal(&m.data);
+                }
             }
         }
         C::Id(None) => {

@@ -7,6 +7,7 @@
 //!
 //! [`Command::parse`] reads one unit from the framer; [`Command::encode`] writes one.
 
+mod append;
 mod encode;
 mod parse;
 
@@ -17,6 +18,7 @@ use crate::types::{
     NString, Secret, SequenceSet, Tag,
 };
 
+pub use append::{AppendHeader, StreamedAppend, parse_streamed_append};
 pub use parse::{AuthenticateData, parse_authenticate_data, parse_idle_done};
 
 /// A tagged command.
@@ -127,6 +129,8 @@ pub struct AppendMessage {
     pub date: Option<DateTime>,
     /// The message (`~{n}` when binary, RFC 3516).
     pub data: Literal,
+    /// Sent as `UTF8 (literal8)` (RFC 6855 §4).
+    pub utf8: bool,
 }
 
 /// How STORE changes flags.

@@ -182,27 +182,46 @@ fn list(i: &[u8]) -> R<'_, CommandBody> {
     ))
 }
 
+/// `[flag-list SP] [date-time SP]` before an APPEND message.
+pub(super) type FlagsDate = (Option<Vec<Flag>>, Option<crate::types::DateTime>);
+
+pub(super) fn append_flags_date(mut j: &[u8]) -> R<'_, FlagsDate> {
+    let mut flags = None;
+    let mut date = None;
+    if peek(j, b'(') {
+        let (r, f) = flag_list(j)?;
+        let (r, ()) = sp(r)?;
+        flags = Some(f);
+        j = r;
+    }
+    if peek(j, b'"') {
+        let (r, d) = date_time(j)?;
+        let (r, ()) = sp(r)?;
+        date = Some(d);
+        j = r;
+    }
+    Ok((j, (flags, date)))
+}
+
 fn append(i: &[u8]) -> R<'_, CommandBody> {
     let (mut i, mailbox) = mailbox(i)?;
     let mut messages = Vec::new();
     while peek(i, b' ') {
-        let mut j = &i[1..];
-        let mut flags = None;
-        let mut date = None;
-        if peek(j, b'(') {
-            let (r, f) = flag_list(j)?;
-            let (r, ()) = sp(r)?;
-            flags = Some(f);
-            j = r;
-        }
-        if peek(j, b'"') {
-            let (r, d) = date_time(j)?;
-            let (r, ()) = sp(r)?;
-            date = Some(d);
-            j = r;
-        }
-        let (r, data) = literal(j)?;
-        messages.push(AppendMessage { flags, date, data });
+        let (j, (flags, date)) = append_flags_date(&i[1..])?;
+        let (r, data, utf8) = if let Ok((r, ())) = kw("UTF8 (")(j) {
+            let (r, data) = literal(r)?;
+            let (r, ()) = byte(b')')(r)?;
+            (r, data, true)
+        } else {
+            let (r, data) = literal(j)?;
+            (r, data, false)
+        };
+        messages.push(AppendMessage {
+            flags,
+            date,
+            data,
+            utf8,
+        });
         i = r;
     }
     if messages.is_empty() {

@@ -303,6 +303,8 @@ fn untagged(i: &[u8], depth: usize) -> R<'_, Response> {
         b"SEARCH" | b"SORT" => {
             let (i, ids) = ids(i)?;
             let (i, modseq) = opt_modseq(i)?;
+            // quirk: some servers put a space before CRLF ("* SEARCH 1 2 ").
+            let i = if i.starts_with(b" \r\n") { &i[1..] } else { i };
             if word == b"SEARCH" {
                 (i, Data::Search { ids, modseq })
             } else {
