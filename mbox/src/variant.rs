@@ -11,7 +11,10 @@
 //! | `mboxcl2` | unchanged, plus `Content-Length:`     | unchanged                     | `Content-Length` |
 //!
 //! mboxo is lossy (a body line `>From ` reads back as `From `); mboxrd is the lossless one and
-//! the default for new files. The [`Quoter`] and [`Unquoter`] work on a stream of chunks split
+//! the default for new files. Interoperability notes, checked by this crate's tests: Python's
+//! `mailbox.mbox` writes mboxo and never unquotes; Dovecot (2.3) reads the separators of every
+//! variant and trusts a `Content-Length:` that checks out, but serves the stored bytes as they
+//! are, so only mboxcl2 gives IMAP clients of a shared Dovecot byte-exact messages. The [`Quoter`] and [`Unquoter`] work on a stream of chunks split
 //! anywhere and keep only a count of pending `>`, so a message never has to sit in memory whole.
 
 use std::fmt;

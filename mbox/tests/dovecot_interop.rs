@@ -231,6 +231,10 @@ fn dovecot_interop_mboxcl2() {
 }
 
 fn run(variant: Variant) {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test must run as root: Dovecot's master hands the mailbox to the `mail` user"
+    );
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     for sub in ["mail", "home", "run", "state"] {
