@@ -254,6 +254,25 @@ impl Framer {
         self.buf.len() - self.pos
     }
 
+    /// Takes the octets received after the last complete unit, leaving the framer empty.
+    ///
+    /// Call it when the protocol switches layers after a command: after the tagged OK to
+    /// STARTTLS, octets that arrived with the command were sent before TLS and must be
+    /// discarded, never read as commands (RFC 3501 §6.2.1, the STARTTLS command-injection
+    /// attacks of RFC 8314 §4.3); after the tagged OK to COMPRESS they are already DEFLATE data
+    /// for the decompressor (RFC 4978 §3).
+    #[must_use = "the octets belong to the next layer, or must be dropped on purpose"]
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        let rest = self.buf.split_off(self.pos);
+        self.buf.clear();
+        self.pos = 0;
+        self.scanned = 0;
+        self.unit.clear();
+        self.state = State::Line;
+        self.skipping = None;
+        rest
+    }
+
     fn peer_waits(&self, mode: LiteralMode) -> bool {
         self.side == Side::Server && mode.is_sync()
     }
@@ -632,6 +651,24 @@ mod tests {
             }
         ));
         assert_eq!(ev[1], FrameEvent::Unit(b"A3 NOOP\r\n".to_vec()));
+    }
+
+    #[test]
+    fn starttls_injection_is_handed_back_not_framed() {
+        let mut f = Framer::new(Side::Server, Limits::server());
+        f.handle_input(b"A1 STARTTLS\r\nA2 LOGIN evil pw\r\n");
+        assert_eq!(
+            f.poll_event(),
+            Some(FrameEvent::Unit(b"A1 STARTTLS\r\n".to_vec()))
+        );
+        // The server answers OK and switches to TLS: what came with the command is dropped.
+        assert_eq!(f.take_buffered(), b"A2 LOGIN evil pw\r\n");
+        assert_eq!(f.poll_event(), None);
+        f.handle_input(b"A3 NOOP\r\n");
+        assert_eq!(
+            f.poll_event(),
+            Some(FrameEvent::Unit(b"A3 NOOP\r\n".to_vec()))
+        );
     }
 
     #[test]

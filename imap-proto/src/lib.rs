@@ -15,8 +15,41 @@
 //! 4. write answers with [`Response::to_bytes`] or [`Command::encode`] (which splits at
 //!    synchronising literals so a client can wait for the continuation).
 //!
+//! An APPEND's message need not sit in memory: [`command::parse_streamed_append`] reads the
+//! command from [`framing::Framer::unit_so_far`] when its literal is announced, and the
+//! message streams. After STARTTLS or COMPRESS, [`framing::Framer::take_buffered`] hands back
+//! what arrived with the command so that it is dropped or decompressed, never framed.
+//!
 //! Values are typed and validated at construction ([`Tag`], [`MailboxName`],
 //! [`SequenceSet`] …); parse errors keep the tag so the server can answer `tag BAD`.
+//!
+//! ```
+//! use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side};
+//! use mailhub_imap_proto::response::Continue;
+//! use mailhub_imap_proto::{Command, CommandBody, Response};
+//!
+//! let mut framer = Framer::new(Side::Server, Limits::server());
+//! framer.handle_input(b"a1 LOGIN fred {6}\r\n");
+//! let mut out = Vec::new();
+//! while let Some(event) = framer.poll_event() {
+//!     match event {
+//!         FrameEvent::LiteralAnnounced { length, needs_continuation, .. } => {
+//!             assert_eq!(length, 6);
+//!             framer.accept_literal().unwrap();
+//!             if needs_continuation {
+//!                 let go = Continue::Text { code: None, text: "go ahead".into() };
+//!                 out.extend(Response::Continue(go).to_bytes());
+//!             }
+//!         }
+//!         other => panic!("{other:?}"),
+//!     }
+//! }
+//! assert_eq!(out, b"+ go ahead\r\n");
+//! framer.handle_input(b"sesame\r\n");
+//! let Some(FrameEvent::Unit(unit)) = framer.poll_event() else { panic!() };
+//! let command = Command::parse(&unit).unwrap();
+//! assert!(matches!(command.body, CommandBody::Login { .. }));
+//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
