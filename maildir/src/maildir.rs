@@ -11,7 +11,6 @@
 //! change, new → cur) between a listing and an open is found again by its base name
 //! ([`Maildir::open_message`], [`Maildir::find`]).
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -45,21 +44,35 @@ impl Subdir {
 }
 
 /// A message as listed: where it is and under which name.
+///
+/// Kept small (one allocation) because a listing of a large folder holds one per message; the
+/// full parsed name is built on demand by [`Entry::name`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Entry {
     subdir: Subdir,
     file_name: String,
-    name: MessageName,
+    base_len: usize,
+    flags: Flags,
 }
 
 impl Entry {
     pub(crate) fn new(subdir: Subdir, file_name: String) -> Option<Entry> {
-        let name = MessageName::parse(&file_name).ok()?;
+        let (base_len, flags) = crate::name::scan(&file_name).ok()?;
         Some(Entry {
             subdir,
             file_name,
-            name,
+            base_len,
+            flags,
         })
+    }
+
+    fn from_parts(subdir: Subdir, file_name: String, name: &MessageName) -> Entry {
+        Entry {
+            subdir,
+            base_len: name.base().len(),
+            flags: name.flags(),
+            file_name,
+        }
     }
 
     /// `new/` or `cur/`.
@@ -74,22 +87,40 @@ impl Entry {
         &self.file_name
     }
 
-    /// The parsed name.
+    /// The parsed name (built on demand).
     #[must_use]
-    pub fn name(&self) -> &MessageName {
-        &self.name
+    pub fn name(&self) -> MessageName {
+        match MessageName::parse(&self.file_name) {
+            Ok(n) => n,
+            // Unreachable: the name was validated when the entry was made. Fall back to the
+            // base alone rather than panic.
+            Err(_) => MessageName::new(self.base(), Info::None)
+                .unwrap_or_else(|_| MessageName::new("x", Info::None).expect("valid base")),
+        }
     }
 
     /// The base name: the message's identity across renames.
     #[must_use]
     pub fn base(&self) -> &str {
-        self.name.base()
+        &self.file_name[..self.base_len]
     }
 
     /// The flags from the info suffix.
     #[must_use]
     pub fn flags(&self) -> Flags {
-        self.name.flags()
+        self.flags
+    }
+
+    /// The size from the `,S=` field of the name, when present (no `stat()`).
+    #[must_use]
+    pub fn size(&self) -> Option<u64> {
+        crate::name::base_field(self.base(), "S=")
+    }
+
+    /// The RFC 822 size from the `,W=` field of the name, when present.
+    #[must_use]
+    pub fn vsize(&self) -> Option<u64> {
+        crate::name::base_field(self.base(), "W=")
     }
 
     /// The path relative to the Maildir (`cur/<name>`).
@@ -323,11 +354,7 @@ impl Maildir {
             // deliver, the next recalculation corrects it.
             let _ = q.append(counter.size as i64, 1);
         }
-        Ok(Entry {
-            subdir,
-            file_name,
-            name,
-        })
+        Ok(Entry::from_parts(subdir, file_name, &name))
     }
 
     /// Lists one of `new/` and `cur/`, in directory order. Names that are not messages (dot
@@ -348,7 +375,7 @@ impl Maildir {
     }
 
     /// Lists `new/` then `cur/`. A message renamed from `new/` to `cur/` during the listing
-    /// can appear twice; [`Maildir::sync_uids`] removes such duplicates by base name.
+    /// can appear twice; [`Maildir::sync_uids`] keeps only the `cur/` one.
     pub fn list_all(&self) -> Result<Vec<Entry>, Error> {
         let mut all = self.list(Subdir::New)?;
         all.extend(self.list(Subdir::Cur)?);
@@ -397,7 +424,7 @@ impl Maildir {
 
     /// The size of a message: from `,S=` without a `stat()` when present, else from the file.
     pub fn message_size(&self, entry: &Entry) -> Result<u64, Error> {
-        if let Some(size) = entry.name().size() {
+        if let Some(size) = entry.size() {
             return Ok(size);
         }
         Ok(self
@@ -432,11 +459,7 @@ impl Maildir {
             } else {
                 fs::rename(path, cur_dir.join(&file_name))?;
             }
-            Ok(Entry {
-                subdir: Subdir::Cur,
-                file_name,
-                name,
-            })
+            Ok(Entry::from_parts(Subdir::Cur, file_name, &name))
         })?;
         Ok(new_entry)
     }
@@ -445,7 +468,7 @@ impl Maildir {
     /// on. Returns false if it was already gone.
     pub fn expunge(&self, entry: &Entry) -> Result<bool, Error> {
         let removed = self.with_relocation(entry, |current, path| {
-            let size = match current.name().size() {
+            let size = match current.size() {
                 Some(s) => s,
                 None => fs::metadata(path)?.len(),
             };
@@ -478,11 +501,7 @@ impl Maildir {
             let name = copy_name(current, flags)?;
             let file_name = name.to_string();
             match fs::hard_link(path, dest.path.join("cur").join(&file_name)) {
-                Ok(()) => Ok(Some(Entry {
-                    subdir: Subdir::Cur,
-                    file_name,
-                    name,
-                })),
+                Ok(()) => Ok(Some(Entry::from_parts(Subdir::Cur, file_name, &name))),
                 Err(e) if link_unsupported(&e) => Ok(None),
                 Err(e) => Err(e),
             }
@@ -515,11 +534,7 @@ impl Maildir {
                 Err(e) => return Err(e),
             }
             fs::remove_file(path)?;
-            Ok(Some(Entry {
-                subdir: Subdir::Cur,
-                file_name,
-                name,
-            }))
+            Ok(Some(Entry::from_parts(Subdir::Cur, file_name, &name)))
         })?;
         match moved {
             Some(e) => {
@@ -555,29 +570,14 @@ impl Maildir {
         }
         Ok(removed)
     }
-
-    /// Groups entries by base name, keeping the `cur/` one when a message was seen twice in
-    /// one listing (moved from `new/` to `cur/` while the listing ran).
-    pub(crate) fn dedup_by_base(entries: Vec<Entry>) -> HashMap<String, Entry> {
-        let mut map: HashMap<String, Entry> = HashMap::with_capacity(entries.len());
-        for e in entries {
-            match map.get(e.base()) {
-                Some(old) if old.subdir == Subdir::Cur => {}
-                _ => {
-                    map.insert(e.base().to_owned(), e);
-                }
-            }
-        }
-        map
-    }
 }
 
 fn copy_name(source: &Entry, flags: Option<Flags>) -> io::Result<MessageName> {
     let mut base = unique_base(SystemTime::now());
-    if let Some(s) = source.name().size() {
+    if let Some(s) = source.size() {
         base.push_str(&format!(",S={s}"));
     }
-    if let Some(w) = source.name().vsize() {
+    if let Some(w) = source.vsize() {
         base.push_str(&format!(",W={w}"));
     }
     let flags = flags.unwrap_or(source.flags());

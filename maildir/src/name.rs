@@ -51,22 +51,13 @@ impl MessageName {
     /// long, or holds `/` or NUL is not a message (maildir.txt: a unique name "doesn't contain
     /// a colon (or slash) and doesn't start with a dot").
     pub fn parse(name: &str) -> Result<MessageName, ParseError> {
-        let bad = |what| Err(ParseError::Syntax { line: 1, what });
-        if name.is_empty() || name.len() > MAX_NAME_LEN {
-            return bad("empty or too long file name");
-        }
-        if name.starts_with('.') || name.contains(['/', '\0']) {
-            return bad("file name starts with a dot or holds / or NUL");
-        }
-        let (base, info) = match name.split_once(':') {
-            None => (name, Info::None),
-            Some((base, rest)) => (base, parse_info(rest)),
+        let (base_len, _) = scan(name)?;
+        let info = match name.get(base_len + 1..) {
+            None => Info::None,
+            Some(rest) => parse_info(rest),
         };
-        if base.is_empty() {
-            return bad("empty unique name");
-        }
         Ok(MessageName {
-            base: base.to_owned(),
+            base: name[..base_len].to_owned(),
             info,
         })
     }
@@ -152,6 +143,32 @@ impl fmt::Display for MessageName {
     }
 }
 
+/// Validates a file name without allocating; returns the base length and the flags (empty
+/// when the info is not `2,` flags). The listing of a large folder goes through here.
+pub(crate) fn scan(name: &str) -> Result<(usize, Flags), ParseError> {
+    let bad = |what| Err(ParseError::Syntax { line: 1, what });
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return bad("empty or too long file name");
+    }
+    if name.starts_with('.') || name.contains(['/', '\0']) {
+        return bad("file name starts with a dot or holds / or NUL");
+    }
+    let (base_len, flags) = match name.split_once(':') {
+        None => (name.len(), Flags::EMPTY),
+        Some((base, rest)) => {
+            let flags = rest
+                .strip_prefix("2,")
+                .and_then(|t| Flags::parse(t.split(',').next().unwrap_or("")))
+                .unwrap_or(Flags::EMPTY);
+            (base.len(), flags)
+        }
+    };
+    if base_len == 0 {
+        return bad("empty unique name");
+    }
+    Ok((base_len, flags))
+}
+
 fn parse_info(rest: &str) -> Info {
     if let Some(tail) = rest.strip_prefix("2,") {
         let (flags, extra) = match tail.split_once(',') {
@@ -168,7 +185,7 @@ fn parse_info(rest: &str) -> Info {
     Info::Other(rest.to_owned())
 }
 
-fn base_field(base: &str, key: &str) -> Option<u64> {
+pub(crate) fn base_field(base: &str, key: &str) -> Option<u64> {
     base.split(',').skip(1).find_map(|field| {
         let digits = field.strip_prefix(key)?;
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

@@ -361,3 +361,18 @@ fn keywords_get_letters() {
     assert!(md.keyword_flag("bad name").is_err());
     assert!(!md.uidlist_locked());
 }
+
+#[test]
+fn a_message_seen_in_new_and_cur_at_once_gets_one_uid() {
+    // What a listing sees when another program moves new → cur while it runs.
+    let t = tempfile::tempdir().unwrap();
+    let md = Maildir::create(t.path().join("M")).unwrap();
+    let e = md.deliver(MSG).unwrap();
+    let cur = md.path().join("cur").join(format!("{}:2,S", e.file_name()));
+    fs::hard_link(md.entry_path(&e), &cur).unwrap();
+    let snap = md.sync_uids().unwrap();
+    assert_eq!(snap.messages.len(), 1);
+    assert_eq!(snap.messages[0].entry.subdir(), Subdir::Cur);
+    assert_eq!(snap.messages[0].entry.flags(), Flags::SEEN);
+    assert_eq!(snap.uid_next, 2);
+}
