@@ -68,6 +68,19 @@ fn commands(c: &mut Criterion) {
     });
     g.finish();
 
+    let mut g = c.benchmark_group("command_parse_each");
+    for line in COMMANDS {
+        let name = line.split([' ', '\r']).next().unwrap_or_default();
+        let l = line.as_bytes();
+        g.bench_function(format!("{name}/mailhub"), |b| {
+            b.iter(|| black_box(Command::parse(black_box(&l[..l.len() - 2])).unwrap()))
+        });
+        g.bench_function(format!("{name}/smtp-proto 0.2"), |b| {
+            b.iter(|| black_box(smtp_proto::Request::parse(&mut black_box(l).iter()).unwrap()))
+        });
+    }
+    g.finish();
+
     let ehlo = b"250-mx.example.org Hello\r\n250-SIZE 26214400\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n";
     let mut g = c.benchmark_group("reply_parse_ehlo");
     g.throughput(Throughput::Bytes(ehlo.len() as u64));

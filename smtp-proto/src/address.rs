@@ -52,6 +52,26 @@ fn validate_domain(s: &str) -> Result<(), PathError> {
     if s.len() > MAX_DOMAIN {
         return Err(PathError::DomainTooLong);
     }
+    if s.is_ascii() {
+        // The common case, byte by byte: letters, digits, inner hyphens, 63-octet labels.
+        for label in s.as_bytes().split(|&b| b == b'.') {
+            match (label.first(), label.last()) {
+                (Some(f), Some(l)) if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() => {}
+                (None, _) => return Err(PathError::Syntax("empty domain label")),
+                _ => return Err(PathError::Syntax("invalid character in domain")),
+            }
+            if label.len() > MAX_LABEL {
+                return Err(PathError::DomainTooLong);
+            }
+            if !label
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            {
+                return Err(PathError::Syntax("invalid character in domain"));
+            }
+        }
+        return Ok(());
+    }
     for label in s.split('.') {
         if label.is_empty() {
             return Err(PathError::Syntax("empty domain label"));
@@ -180,11 +200,46 @@ impl fmt::Display for Host {
     }
 }
 
-/// `atext` of RFC 5322 §3.2.3, which RFC 5321 `Atom` uses.
+/// ASCII `atext` of RFC 5322 §3.2.3, which RFC 5321 `Atom` uses, as a table.
+const ATEXT: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'/'
+                    | b'='
+                    | b'?'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'{'
+                    | b'|'
+                    | b'}'
+                    | b'~'
+            );
+        c += 1;
+    }
+    t
+};
+
+/// `atext`, extended with UTF-8 by RFC 6531 §3.3.
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || "!#$%&'*+-/=?^_`{|}~".contains(c)
-        || !c.is_ascii() && !c.is_control()
+    if c.is_ascii() {
+        ATEXT[c as usize]
+    } else {
+        !c.is_control()
+    }
 }
 
 /// The local part of a mailbox, held decoded (without quotes or backslashes). It is written as
@@ -198,10 +253,13 @@ impl LocalPart {
     /// once written.
     pub fn new(s: impl Into<String>) -> Result<LocalPart, PathError> {
         let s = s.into();
-        if !s
-            .chars()
-            .all(|c| matches!(c, ' '..='~') || !c.is_ascii() && !c.is_control())
-        {
+        let ok = if s.is_ascii() {
+            s.bytes().all(|b| (b' '..=b'~').contains(&b))
+        } else {
+            s.chars()
+                .all(|c| matches!(c, ' '..='~') || !c.is_ascii() && !c.is_control())
+        };
+        if !ok {
             return Err(PathError::Syntax("invalid character in local part"));
         }
         let lp = LocalPart(s);
@@ -222,11 +280,17 @@ impl LocalPart {
     }
 
     fn is_dot_string(&self) -> bool {
-        !self.0.is_empty()
-            && self
-                .0
-                .split('.')
-                .all(|a| !a.is_empty() && a.chars().all(is_atext))
+        let b = self.0.as_bytes();
+        if b.is_empty() || b[0] == b'.' || b[b.len() - 1] == b'.' {
+            return false;
+        }
+        if self.0.is_ascii() {
+            return b.iter().all(|&c| ATEXT[c as usize] || c == b'.')
+                && memchr::memmem::find(b, b"..").is_none();
+        }
+        self.0
+            .split('.')
+            .all(|a| !a.is_empty() && a.chars().all(is_atext))
     }
 
     fn wire_len(&self) -> usize {
@@ -485,7 +549,20 @@ impl Cursor<'_> {
             }
             text
         } else {
-            self.take_while(|c| is_atext(c) || c == '.');
+            let bytes = self.s.as_bytes();
+            while let Some(&b) = bytes.get(self.pos) {
+                if b < 0x80 {
+                    if !(ATEXT[b as usize] || b == b'.') {
+                        break;
+                    }
+                    self.pos += 1;
+                } else {
+                    match self.peek() {
+                        Some(c) if is_atext(c) => self.pos += c.len_utf8(),
+                        _ => break,
+                    }
+                }
+            }
             let text = &self.s[start..self.pos];
             if text.is_empty() || text.split('.').any(str::is_empty) {
                 return Err(PathError::Syntax("invalid local part"));
@@ -506,7 +583,8 @@ impl Cursor<'_> {
                 return Err(PathError::Syntax("unterminated address literal"));
             }
         } else {
-            self.take_while(|c| c != '>' && c != ' ');
+            let rest = &self.s.as_bytes()[self.pos..];
+            self.pos += memchr::memchr2(b'>', b' ', rest).unwrap_or(rest.len());
         }
         let host = Host::parse(&self.s[hstart..self.pos])?;
         Ok(Mailbox { local, host })

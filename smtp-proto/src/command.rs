@@ -67,6 +67,33 @@ pub enum Command {
     },
 }
 
+/// A verb as the number [`Command::parse`] matches on.
+const fn verb(word: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let mut i = 0;
+    while i < word.len() {
+        buf[i] = word[i];
+        i += 1;
+    }
+    u64::from_le_bytes(buf)
+}
+
+const V_AUTH: u64 = verb(b"AUTH");
+const V_BDAT: u64 = verb(b"BDAT");
+const V_DATA: u64 = verb(b"DATA");
+const V_EHLO: u64 = verb(b"EHLO");
+const V_EXPN: u64 = verb(b"EXPN");
+const V_HELO: u64 = verb(b"HELO");
+const V_HELP: u64 = verb(b"HELP");
+const V_LHLO: u64 = verb(b"LHLO");
+const V_MAIL: u64 = verb(b"MAIL");
+const V_NOOP: u64 = verb(b"NOOP");
+const V_QUIT: u64 = verb(b"QUIT");
+const V_RCPT: u64 = verb(b"RCPT");
+const V_RSET: u64 = verb(b"RSET");
+const V_STARTTLS: u64 = verb(b"STARTTLS");
+const V_VRFY: u64 = verb(b"VRFY");
+
 /// Whether `s` is a SASL mechanism name (RFC 4422 §3.1: 1–20 of `A-Z 0-9 - _`).
 fn is_mechanism(s: &str) -> bool {
     (1..=20).contains(&s.len())
@@ -124,21 +151,24 @@ impl Command {
             Some((v, a)) => (v, Some(a)),
             None => (line, None),
         };
-        if verb.len() > 8 {
+        // Letters only: also keeps the zero padding of `code` below unambiguous.
+        if verb.len() > 8 || !verb.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(CommandError::Unrecognized);
         }
         let mut upper = [0u8; 8];
         upper[..verb.len()].copy_from_slice(verb.as_bytes());
         upper.make_ascii_uppercase();
+        // One number per verb: a single compare each, where a byte-string match calls memcmp.
+        let code = u64::from_le_bytes(upper);
         let no_args = |c: Command| match args {
             None => Ok(c),
             Some(_) => Err(CommandError::Syntax("this command takes no arguments")),
         };
-        match &upper[..verb.len()] {
-            b"HELO" => Ok(Command::Helo(host_arg(args.unwrap_or(""))?)),
-            b"EHLO" => Ok(Command::Ehlo(host_arg(args.unwrap_or(""))?)),
-            b"LHLO" => Ok(Command::Lhlo(host_arg(args.unwrap_or(""))?)),
-            b"MAIL" => {
+        match code {
+            V_HELO => Ok(Command::Helo(host_arg(args.unwrap_or(""))?)),
+            V_EHLO => Ok(Command::Ehlo(host_arg(args.unwrap_or(""))?)),
+            V_LHLO => Ok(Command::Lhlo(host_arg(args.unwrap_or(""))?)),
+            V_MAIL => {
                 let (path, params) = path_and_params(args.unwrap_or(""), "FROM:")?;
                 let from = match path {
                     RawPath::Null => ReversePath::Null,
@@ -152,7 +182,7 @@ impl Command {
                     params: MailParams::parse(params)?,
                 })
             }
-            b"RCPT" => {
+            V_RCPT => {
                 let (path, params) = path_and_params(args.unwrap_or(""), "TO:")?;
                 let to = match path {
                     RawPath::Null => return Err(PathError::Syntax("null forward-path").into()),
@@ -164,8 +194,8 @@ impl Command {
                     params: RcptParams::parse(params)?,
                 })
             }
-            b"DATA" => no_args(Command::Data),
-            b"BDAT" => {
+            V_DATA => no_args(Command::Data),
+            V_BDAT => {
                 let args = args.ok_or(CommandError::Syntax("BDAT needs a size"))?;
                 let (size, last) = match args.split_once(' ') {
                     Some((s, l)) if l.eq_ignore_ascii_case("LAST") => (s, true),
@@ -180,14 +210,14 @@ impl Command {
                     .map_err(|_| CommandError::Syntax("invalid chunk size"))?;
                 Ok(Command::Bdat { size, last })
             }
-            b"RSET" => no_args(Command::Rset),
-            b"NOOP" => Ok(Command::Noop(args.map(string_arg).transpose()?)),
-            b"QUIT" => no_args(Command::Quit),
-            b"VRFY" => Ok(Command::Vrfy(string_arg(args.unwrap_or(""))?)),
-            b"EXPN" => Ok(Command::Expn(string_arg(args.unwrap_or(""))?)),
-            b"HELP" => Ok(Command::Help(args.map(string_arg).transpose()?)),
-            b"STARTTLS" => no_args(Command::StartTls),
-            b"AUTH" => {
+            V_RSET => no_args(Command::Rset),
+            V_NOOP => Ok(Command::Noop(args.map(string_arg).transpose()?)),
+            V_QUIT => no_args(Command::Quit),
+            V_VRFY => Ok(Command::Vrfy(string_arg(args.unwrap_or(""))?)),
+            V_EXPN => Ok(Command::Expn(string_arg(args.unwrap_or(""))?)),
+            V_HELP => Ok(Command::Help(args.map(string_arg).transpose()?)),
+            V_STARTTLS => no_args(Command::StartTls),
+            V_AUTH => {
                 let args = args.ok_or(CommandError::Syntax("AUTH needs a mechanism"))?;
                 let (mech, ir) = match args.split_once(' ') {
                     Some((m, ir)) => (m, Some(ir)),
@@ -315,6 +345,7 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(p("FOO"), Err(CommandError::Unrecognized));
+        assert_eq!(p("QUIT\0"), Err(CommandError::Unrecognized));
         assert_eq!(p("XXXXXXXXXXXXXX bar"), Err(CommandError::Unrecognized));
         assert!(matches!(p("DATA x"), Err(CommandError::Syntax(_))));
         assert!(matches!(p("MAIL TO:<a@b>"), Err(CommandError::Syntax(_))));

@@ -157,6 +157,73 @@ pub struct RcptParams {
     pub other: Vec<(String, Option<String>)>,
 }
 
+/// An upper-cased copy of a short word, on the stack; longer words come out empty, which
+/// matches no keyword.
+struct Upper {
+    buf: [u8; 16],
+    len: usize,
+}
+
+impl Upper {
+    /// The word as one number: compared in a single instruction, where a byte-string match
+    /// calls `memcmp`.
+    fn code(&self) -> u128 {
+        if self.len == 0 {
+            u128::MAX
+        } else {
+            u128::from_le_bytes(self.buf)
+        }
+    }
+}
+
+/// [`Upper::code`] of a keyword, at compile time.
+const fn kw(word: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    let mut i = 0;
+    while i < word.len() {
+        buf[i] = word[i];
+        i += 1;
+    }
+    u128::from_le_bytes(buf)
+}
+
+const K_7BIT: u128 = kw(b"7BIT");
+const K_8BITMIME: u128 = kw(b"8BITMIME");
+const K_AUTH: u128 = kw(b"AUTH");
+const K_BINARYMIME: u128 = kw(b"BINARYMIME");
+const K_BODY: u128 = kw(b"BODY");
+const K_BY: u128 = kw(b"BY");
+const K_DELAY: u128 = kw(b"DELAY");
+const K_ENVID: u128 = kw(b"ENVID");
+const K_FAILURE: u128 = kw(b"FAILURE");
+const K_FULL: u128 = kw(b"FULL");
+const K_HDRS: u128 = kw(b"HDRS");
+const K_MT_PRIORITY: u128 = kw(b"MT-PRIORITY");
+const K_N: u128 = kw(b"N");
+const K_NOTIFY: u128 = kw(b"NOTIFY");
+const K_NT: u128 = kw(b"NT");
+const K_ORCPT: u128 = kw(b"ORCPT");
+const K_R: u128 = kw(b"R");
+const K_REQUIRETLS: u128 = kw(b"REQUIRETLS");
+const K_RET: u128 = kw(b"RET");
+const K_RT: u128 = kw(b"RT");
+const K_SIZE: u128 = kw(b"SIZE");
+const K_SMTPUTF8: u128 = kw(b"SMTPUTF8");
+const K_SUCCESS: u128 = kw(b"SUCCESS");
+
+fn upper(word: &str) -> Upper {
+    let mut u = Upper {
+        buf: [0; 16],
+        len: 0,
+    };
+    if word.len() <= u.buf.len() {
+        u.buf[..word.len()].copy_from_slice(word.as_bytes());
+        u.buf[..word.len()].make_ascii_uppercase();
+        u.len = word.len();
+    }
+    u
+}
+
 fn is_keyword(k: &str) -> bool {
     let b = k.as_bytes();
     !b.is_empty()
@@ -235,28 +302,28 @@ impl MailParams {
         for kv in split_params(s) {
             let (k, v) = kv?;
             let need = |name| v.ok_or(ParamError::BadValue(name));
-            match k.to_ascii_uppercase().as_str() {
-                "SIZE" => set(&mut p.size, decimal(need("SIZE")?, 20, "SIZE")?, "SIZE")?,
-                "BODY" => {
-                    let b = match need("BODY")?.to_ascii_uppercase().as_str() {
-                        "7BIT" => Body::SevenBit,
-                        "8BITMIME" => Body::EightBitMime,
-                        "BINARYMIME" => Body::BinaryMime,
+            match upper(k).code() {
+                K_SIZE => set(&mut p.size, decimal(need("SIZE")?, 20, "SIZE")?, "SIZE")?,
+                K_BODY => {
+                    let b = match upper(need("BODY")?).code() {
+                        K_7BIT => Body::SevenBit,
+                        K_8BITMIME => Body::EightBitMime,
+                        K_BINARYMIME => Body::BinaryMime,
                         _ => return Err(ParamError::BadValue("BODY")),
                     };
                     set(&mut p.body, b, "BODY")?;
                 }
-                "SMTPUTF8" => flag(&mut p.smtputf8, v, "SMTPUTF8")?,
-                "REQUIRETLS" => flag(&mut p.requiretls, v, "REQUIRETLS")?,
-                "RET" => {
-                    let r = match need("RET")?.to_ascii_uppercase().as_str() {
-                        "FULL" => Ret::Full,
-                        "HDRS" => Ret::Hdrs,
+                K_SMTPUTF8 => flag(&mut p.smtputf8, v, "SMTPUTF8")?,
+                K_REQUIRETLS => flag(&mut p.requiretls, v, "REQUIRETLS")?,
+                K_RET => {
+                    let r = match upper(need("RET")?).code() {
+                        K_FULL => Ret::Full,
+                        K_HDRS => Ret::Hdrs,
                         _ => return Err(ParamError::BadValue("RET")),
                     };
                     set(&mut p.ret, r, "RET")?;
                 }
-                "ENVID" => {
+                K_ENVID => {
                     let id = xtext_string(need("ENVID")?, "ENVID")?;
                     // RFC 3461 §4.4: at most 100 characters, printable ASCII once decoded.
                     if id.len() > 100 || !id.bytes().all(|b| (32..=126).contains(&b)) {
@@ -264,7 +331,7 @@ impl MailParams {
                     }
                     set(&mut p.envid, id, "ENVID")?;
                 }
-                "AUTH" => {
+                K_AUTH => {
                     let v = need("AUTH")?;
                     let a = if v == "<>" {
                         None
@@ -273,8 +340,8 @@ impl MailParams {
                     };
                     set(&mut p.auth, a, "AUTH")?;
                 }
-                "BY" => set(&mut p.by, parse_by(need("BY")?)?, "BY")?,
-                "MT-PRIORITY" => {
+                K_BY => set(&mut p.by, parse_by(need("BY")?)?, "BY")?,
+                K_MT_PRIORITY => {
                     let v = need("MT-PRIORITY")?;
                     let n: i8 = match v.as_bytes() {
                         [b'+' | b'-', d] | [d] if d.is_ascii_digit() => {
@@ -309,11 +376,11 @@ fn parse_by(v: &str) -> Result<DeliverBy, ParamError> {
     } else {
         seconds
     };
-    let (mode, trace) = match mode.to_ascii_uppercase().as_str() {
-        "N" => (ByMode::Notify, false),
-        "NT" => (ByMode::Notify, true),
-        "R" => (ByMode::Return, false),
-        "RT" => (ByMode::Return, true),
+    let (mode, trace) = match upper(mode).code() {
+        K_N => (ByMode::Notify, false),
+        K_NT => (ByMode::Notify, true),
+        K_R => (ByMode::Return, false),
+        K_RT => (ByMode::Return, true),
         _ => return Err(E),
     };
     // RFC 2852 §4: with R the time must be positive.
@@ -390,8 +457,8 @@ impl RcptParams {
         let mut p = RcptParams::default();
         for kv in split_params(s) {
             let (k, v) = kv?;
-            match k.to_ascii_uppercase().as_str() {
-                "NOTIFY" => {
+            match upper(k).code() {
+                K_NOTIFY => {
                     let v = v.ok_or(ParamError::BadValue("NOTIFY"))?;
                     let mut n = Notify::default();
                     if v.eq_ignore_ascii_case("NEVER") {
@@ -399,10 +466,10 @@ impl RcptParams {
                         continue;
                     }
                     for word in v.split(',') {
-                        let slot = match word.to_ascii_uppercase().as_str() {
-                            "SUCCESS" => &mut n.success,
-                            "FAILURE" => &mut n.failure,
-                            "DELAY" => &mut n.delay,
+                        let slot = match upper(word).code() {
+                            K_SUCCESS => &mut n.success,
+                            K_FAILURE => &mut n.failure,
+                            K_DELAY => &mut n.delay,
                             _ => return Err(ParamError::BadValue("NOTIFY")),
                         };
                         if *slot {
@@ -412,7 +479,7 @@ impl RcptParams {
                     }
                     set(&mut p.notify, n, "NOTIFY")?;
                 }
-                "ORCPT" => {
+                K_ORCPT => {
                     let v = v.ok_or(ParamError::BadValue("ORCPT"))?;
                     let (t, a) = v.split_once(';').ok_or(ParamError::BadValue("ORCPT"))?;
                     if !is_keyword(t) {
