@@ -1,0 +1,22 @@
+//! The hub of mailhub: where the Sans-IO protocol engines meet sockets, files and users.
+//!
+//! Unlike the protocol crates, this crate does I/O — on the streams it is given and on the
+//! files of its stores — but it stays runtime-agnostic: it never spawns a task, and reaches
+//! blocking work and timers only through the [`runtime::Runtime`] trait the embedder provides
+//! ([`runtime::DefaultRuntime`] works anywhere). Connections are any
+//! `futures::io::{AsyncRead, AsyncWrite}` stream.
+//!
+//! - [`store`]: async traits for a user's mail, with in-memory and Maildir++ implementations,
+//!   change notification between sessions and POP3's maildrop lock;
+//! - `tls`: rustls server and client configurations (PEM files, a self-signed certificate
+//!   made on first start, SNI), STARTTLS/implicit TLS streams and RFC 9266 `tls-exporter`
+//!   channel binding;
+//! - `auth`: the authenticator every driver shares (SASL through `mailhub-sasl`, the
+//!   plaintext policy, a delay after failures, a per-address failure limit);
+//! - `session`: the session drivers, one async function per connection (POP3 so far).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod runtime;
+pub mod store;
