@@ -376,3 +376,33 @@ fn a_message_seen_in_new_and_cur_at_once_gets_one_uid() {
     assert_eq!(snap.messages[0].entry.flags(), Flags::SEEN);
     assert_eq!(snap.uid_next, 2);
 }
+
+#[test]
+fn maildirsize_is_recalculated_past_5120_bytes() {
+    let t = tempfile::tempdir().unwrap();
+    let mut opts = mailhub_maildir::Options::default();
+    opts.fsync = false;
+    let store = Store::create(t.path().join("M"))
+        .unwrap()
+        .with_options(opts);
+    store
+        .set_quota(QuotaDef {
+            bytes: Some(1 << 30),
+            count: None,
+        })
+        .unwrap();
+    for _ in 0..10 {
+        store.inbox().deliver(b"x").unwrap();
+    }
+    let path = store.root().join("maildirsize");
+    // Many appended deltas that are wrong (another program counted what it never stored):
+    // the file grows past 5120 bytes, which forces a recalculation from the messages.
+    let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
+    while f.metadata().unwrap().len() < 5120 {
+        std::io::Write::write_all(&mut f, b"       1000 1\n").unwrap();
+    }
+    let q = store.quota().unwrap().unwrap();
+    assert_eq!((q.bytes, q.count), (10, 10));
+    assert!(fs::metadata(&path).unwrap().len() < 100);
+    assert_eq!(q.def.bytes, Some(1 << 30), "the definition line survives");
+}
