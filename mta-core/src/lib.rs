@@ -8,7 +8,7 @@
 //!
 //! - [`store`]: async traits for a user's mail, with in-memory and Maildir++ implementations,
 //!   change notification between sessions and POP3's maildrop lock;
-//! - `tls`: rustls server and client configurations (PEM files, a self-signed certificate
+//! - [`tls`]: rustls server and client configurations (PEM files, a self-signed certificate
 //!   made on first start, SNI), STARTTLS/implicit TLS streams and RFC 9266 `tls-exporter`
 //!   channel binding;
 //! - `auth`: the authenticator every driver shares (SASL through `mailhub-sasl`, the
@@ -20,3 +20,4 @@
 
 pub mod runtime;
 pub mod store;
+pub mod tls;
