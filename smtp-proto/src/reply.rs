@@ -309,6 +309,7 @@ impl Reply {
         let mut code: Option<ReplyCode> = None;
         let mut status: Option<EnhancedStatus> = None;
         let mut lines = Vec::new();
+        let mut status_text = String::new();
         loop {
             let rest = &input[pos..];
             let Some(nl) = memchr::memchr(b'\n', rest) else {
@@ -332,11 +333,11 @@ impl Reply {
             let mut text = text;
             if lines.is_empty() {
                 status = leading_status(text, this_code);
+                status_text = status.map(|s| s.to_string()).unwrap_or_default();
             }
-            if let Some(s) = status {
+            if status.is_some() {
                 // Servers put the status on every line; strip it where it appears.
-                let st = s.to_string();
-                if let Some(t) = text.strip_prefix(st.as_str())
+                if let Some(t) = text.strip_prefix(status_text.as_str())
                     && (t.is_empty() || t.starts_with(' '))
                 {
                     text = t.strip_prefix(' ').unwrap_or(t);
@@ -391,6 +392,11 @@ fn split_reply_line(line: &[u8]) -> Result<(ReplyCode, bool, &str), ReplyError> 
 }
 
 fn leading_status(text: &str, code: ReplyCode) -> Option<EnhancedStatus> {
+    // Cheap test first: a status starts with the code's class digit and a dot.
+    let b = text.as_bytes();
+    if b.len() < 5 || b[0] != b'0' + code.class() || b[1] != b'.' {
+        return None;
+    }
     let word = text.split(' ').next()?;
     let s = EnhancedStatus::parse(word).ok()?;
     (s.class() == code.class()).then_some(s)

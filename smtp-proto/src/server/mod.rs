@@ -89,6 +89,27 @@ struct Transaction {
 ///
 /// until [`is_closed`](Server::is_closed) (after sending the last output). The first event is
 /// always [`Event::Connect`].
+///
+/// ```
+/// use std::time::Instant;
+/// use mailhub_smtp_proto::server::{Event, Server, ServerOptions};
+///
+/// let mut s = Server::new(ServerOptions::new("mx.example"), Instant::now());
+/// assert_eq!(s.poll_event(), Some(Event::Connect));
+/// s.accept().unwrap();
+/// s.handle_input(b"HELO client.example\r\nQUIT\r\n");
+/// while let Some(event) = s.poll_event() {
+///     if let Event::Hello { .. } = event {
+///         s.accept().unwrap();
+///     }
+/// }
+/// assert_eq!(
+///     s.poll_transmit().unwrap(),
+///     b"220 mx.example ESMTP Service ready\r\n250 mx.example\r\n\
+///       221 mx.example Service closing transmission channel\r\n"
+/// );
+/// assert!(s.is_closed());
+/// ```
 #[derive(Debug)]
 pub struct Server {
     opts: ServerOptions,
