@@ -11,13 +11,14 @@
 //! - [`tls`]: rustls server and client configurations (PEM files, a self-signed certificate
 //!   made on first start, SNI), STARTTLS/implicit TLS streams and RFC 9266 `tls-exporter`
 //!   channel binding;
-//! - `auth`: the authenticator every driver shares (SASL through `mailhub-sasl`, the
+//! - [`auth`]: the authenticator every driver shares (SASL through `mailhub-sasl`, the
 //!   plaintext policy, a delay after failures, a per-address failure limit);
 //! - `session`: the session drivers, one async function per connection (POP3 so far).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod runtime;
 pub mod store;
 pub mod tls;
