@@ -13,12 +13,13 @@
 //!   channel binding;
 //! - [`auth`]: the authenticator every driver shares (SASL through `mailhub-sasl`, the
 //!   plaintext policy, a delay after failures, a per-address failure limit);
-//! - `session`: the session drivers, one async function per connection (POP3 so far).
+//! - [`session`]: the session drivers, one async function per connection (POP3 so far).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod auth;
 pub mod runtime;
+pub mod session;
 pub mod store;
 pub mod tls;

@@ -114,7 +114,16 @@ impl MailStore for MaildirStore {
         let (create, options) = (self.create, self.options.clone());
         let store = unblock(&*self.runtime, move || {
             let s = match md::Store::open(&path) {
-                Err(md::Error::NotAMaildir { .. }) if create => md::Store::create(&path),
+                Err(md::Error::NotAMaildir { .. }) if create => {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| md::Error::Io {
+                            op: "create",
+                            path: parent.to_owned(),
+                            source: e,
+                        })?;
+                    }
+                    md::Store::create(&path)
+                }
                 other => other,
             };
             s.map(|s| s.with_options(options))

@@ -1,0 +1,14 @@
+//! Session drivers: one async function per protocol that runs a connection to completion over
+//! any `futures::io::{AsyncRead, AsyncWrite}` stream, driving a Sans-IO engine, the store, the
+//! [`Authenticator`](crate::auth::Authenticator) and TLS.
+//!
+//! Each driver runs in a `tracing` span named after the protocol with a session id (unique in
+//! the process) and the client's address; logins, failures and the end of the session are
+//! logged there, passwords and SASL payloads never.
+//!
+//! A driver never spawns: the embedder runs it as a task of its runtime, one per connection.
+
+mod io;
+pub mod pop3;
+
+pub use io::{Deadline, SessionId};
