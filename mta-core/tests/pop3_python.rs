@@ -31,6 +31,7 @@ struct Hub {
     dir: tempfile::TempDir,
     cert: PathBuf,
     task: tokio::task::JoinHandle<()>,
+    store: Arc<dyn MailStore>,
 }
 
 impl Drop for Hub {
@@ -58,6 +59,15 @@ enum Tls {
 }
 
 async fn start(tls: Tls, plaintext: Plaintext, messages: &[Vec<u8>]) -> Hub {
+    start_with(tls, plaintext, messages, |_| {}).await
+}
+
+async fn start_with(
+    tls: Tls,
+    plaintext: Plaintext,
+    messages: &[Vec<u8>],
+    tweak: impl FnOnce(&mut Pop3Config),
+) -> Hub {
     let dir = tempfile::tempdir().unwrap();
     let runtime = default_runtime();
     let store = MaildirStore::under(dir.path().join("mail"), runtime.clone());
@@ -85,12 +95,14 @@ async fn start(tls: Tls, plaintext: Plaintext, messages: &[Vec<u8>]) -> Hub {
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, &cert_pem).unwrap();
     let server_tls = ServerTls::from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-    let mut config = Pop3Config::new(Arc::new(store), Arc::new(auth), runtime);
+    let store: Arc<dyn MailStore> = Arc::new(store);
+    let mut config = Pop3Config::new(store.clone(), Arc::new(auth), runtime);
     config.tls = match tls {
         Tls::None => TlsMode::None,
         Tls::Stls => TlsMode::StartTls(server_tls),
         Tls::Implicit => TlsMode::Implicit(server_tls),
     };
+    tweak(&mut config);
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -110,6 +122,7 @@ async fn start(tls: Tls, plaintext: Plaintext, messages: &[Vec<u8>]) -> Hub {
         dir,
         cert,
         task,
+        store,
     }
 }
 
@@ -181,6 +194,8 @@ async fn user_pass_retr_dele_quit_deletes() {
             .collect();
         assert!(big.len() > 1_000_000);
         let hub = start(Tls::None, Plaintext::Loopback, &[dotty(), big.clone()]).await;
+        // An IMAP-style watcher on the same store learns of POP3's deletion as an expunge.
+        let mut watch = hub.store.open("dave").await.unwrap().watch("INBOX");
         let script = format!(
             "{PRELUDE}{}",
             r#"
@@ -202,6 +217,10 @@ print(p.quit())
         assert!(out.contains("STAT (2, "), "{out}");
         assert_eq!(retrieved(&hub), crlf(&dotty()));
         assert_eq!(hub.message_count(), 1, "DELE+QUIT removed one message");
+        assert!(matches!(
+            watch.try_next(),
+            Some(mailhub_mta_core::store::Change::Expunged { uids }) if uids.len() == 1
+        ));
 
         // The large message, streamed.
         let script = format!(
@@ -471,6 +490,58 @@ async fn scram_sha256_plus_over_pop3s() {
             .await
             .unwrap();
         assert!(line(&mut io).await.starts_with("-ERR"));
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_that_never_reads_is_dropped_without_stalling_others() {
+    tokio::time::timeout(LIMIT, async {
+        let big = vec![b'x'; 1 << 20];
+        let hub = start_with(Tls::None, Plaintext::Loopback, &[big, dotty()], |c| {
+            c.write_timeout = Duration::from_secs(1);
+        })
+        .await;
+        // Log in, ask for 40 MB in pipelined RETRs, and read nothing.
+        let mut stuck = TcpStream::connect(hub.addr).await.unwrap();
+        let mut cmds = b"USER dave\r\nPASS secret\r\n".to_vec();
+        for _ in 0..40 {
+            cmds.extend_from_slice(b"RETR 1\r\n");
+        }
+        tokio::io::AsyncWriteExt::write_all(&mut stuck, &cmds)
+            .await
+            .unwrap();
+        // Meanwhile another session is served; its maildrop lock attempt sees IN-USE,
+        // which proves the stuck session holds the lock and this one was not stalled.
+        let script = format!(
+            "{PRELUDE}{}",
+            r#"
+import time
+t = time.time()
+p = poplib.POP3("127.0.0.1", port, timeout=20)
+p.user("dave")
+try:
+    p.pass_("secret"); print("no lock")
+except poplib.error_proto as e:
+    print("busy", e)
+p.quit()
+# Once the write timeout dropped the stuck session, the maildrop is free again.
+for attempt in range(100):
+    p = poplib.POP3("127.0.0.1", port, timeout=20)
+    p.user("dave")
+    try:
+        p.pass_("secret"); break
+    except poplib.error_proto:
+        p.quit(); time.sleep(0.1)
+print("STAT", p.stat())
+p.quit()
+"#
+        );
+        let out = python(&hub, &script).await;
+        assert!(out.contains("busy b'-ERR [IN-USE]"), "{out}");
+        assert!(out.contains("STAT (2, "), "{out}");
+        drop(stuck);
     })
     .await
     .expect("test timed out");
