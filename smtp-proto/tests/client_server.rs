@@ -425,6 +425,28 @@ fn helo_fallback_garbage_and_timeouts() {
         )))
     );
 
+    // A 250 where DATA needs 354 or a failure.
+    let mut o2 = opts();
+    o2.chunking = false;
+    let mut cli = Client::new(o2, now);
+    cli.handle_input(b"220 mx\r\n250-mx\r\n250 PIPELINING\r\n");
+    while cli.poll_event().is_some() {}
+    let env = Envelope {
+        from: ReversePath::Null,
+        params: MailParams::default(),
+        recipients: vec![(ForwardPath::Postmaster, RcptParams::default())],
+    };
+    cli.send_mail(env).unwrap();
+    cli.handle_input(b"250 ok\r\n250 ok\r\n250 ok\r\n");
+    let mut last = None;
+    while let Some(e) = cli.poll_event() {
+        last = Some(e);
+    }
+    assert_eq!(
+        last,
+        Some(client::Event::Error(ClientError::Unexpected(250, "DATA")))
+    );
+
     // Silence: the greeting timeout (RFC 5321 §4.5.3.2.1) on a virtual clock.
     let mut cli = Client::new(opts(), now);
     assert_eq!(cli.poll_timeout(), Some(now + Duration::from_secs(300)));

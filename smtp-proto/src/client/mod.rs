@@ -601,6 +601,10 @@ impl Client {
                 }
             }
             Expect::Rcpt(index) => self.on_rcpt_reply(index, reply),
+            Expect::Data if positive => {
+                // RFC 5321 §4.3.2: DATA is answered by 354 or a failure, never by 2xx.
+                self.fail(ClientError::Unexpected(code.value(), "DATA"));
+            }
             Expect::Data => {
                 let ok = self
                     .tx
