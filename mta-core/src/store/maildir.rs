@@ -58,7 +58,7 @@ impl std::fmt::Debug for MaildirStore {
 
 /// Whether `user` can be used as one path component: no separators, no dot files, no
 /// control characters.
-fn safe_component(user: &str) -> bool {
+pub(super) fn safe_component(user: &str) -> bool {
     !user.is_empty()
         && user.len() <= 255
         && !user.starts_with('.')

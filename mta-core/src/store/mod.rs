@@ -21,10 +21,15 @@
 //! stored, which may have bare LF line ends (Maildir files usually do): the POP3 engine's
 //! dot-stuffer normalises them; an IMAP FETCH must do the same.
 //!
-//! Implementations: [`MemoryStore`] (tests, examples) and [`MaildirStore`] (Maildir++ over
-//! `mailhub-maildir`, UIDs in `dovecot-uidlist`, so Dovecot can serve the same mail).
+//! Implementations: [`MemoryStore`] (tests, examples), [`MaildirStore`] (Maildir++ over
+//! `mailhub-maildir`, UIDs in `dovecot-uidlist`, so Dovecot can serve the same mail) and
+//! [`MboxStore`] (UW-style mbox over `mailhub-mbox`).
+//!
+//! POP3's maildrop lock ([`UserStore::lock_maildrop`]) and change notification work between
+//! the sessions of one [`MailStore`] value, within the process.
 
 mod maildir;
+mod mbox;
 mod memory;
 mod notify;
 mod types;
@@ -34,6 +39,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use maildir::MaildirStore;
+pub use mbox::{MboxPaths, MboxStore};
 pub use memory::MemoryStore;
 pub use notify::{Change, ChangeHub, MaildropLock, MaildropLocks, QUEUE, Subscription};
 pub use types::{
