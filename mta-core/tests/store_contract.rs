@@ -221,9 +221,11 @@ async fn contract(store: Arc<dyn MailStore>, n: Names) {
     drop(lock);
     other.lock_maildrop().unwrap();
 
-    // Another handle's change reaches this handle's subscription.
+    // Another handle's change reaches this handle's subscription, and the new message can be
+    // read and flagged through this handle without selecting again (IMAP after IDLE).
     let mut w = u.watch("INBOX");
-    other
+    u.select("INBOX").await.unwrap();
+    let d = other
         .append(
             "INBOX",
             AppendRequest {
@@ -233,6 +235,17 @@ async fn contract(store: Arc<dyn MailStore>, n: Names) {
         )
         .await
         .unwrap();
+    assert_eq!(read_all(&*u, "INBOX", d.uid).await, msg(4));
+    let flagged = u
+        .store(
+            "INBOX",
+            &[d.uid],
+            FlagOp::Add,
+            &FlagSet::system(SystemFlags::SEEN),
+        )
+        .await
+        .unwrap();
+    assert_eq!(flagged.len(), 1);
     assert!(matches!(w.next().await, Some(Change::Appended { .. })));
 }
 

@@ -361,10 +361,19 @@ impl MaildirUser {
             .ok_or_else(|| StoreError::NoSuchMailbox(mailbox.to_owned()))
     }
 
-    fn entries(map: &UidMap, uids: &[Uid]) -> Vec<(Uid, Entry)> {
-        uids.iter()
+    /// The entries of `uids`. The cached map was made at the last select; a UID it does not
+    /// know may have arrived since (another session's append), so the mailbox is scanned once
+    /// more before such a UID is called gone.
+    async fn entries(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<(Uid, Entry)>, StoreError> {
+        let mut map = self.uid_map(mailbox).await?;
+        if uids.iter().any(|u| !map.contains_key(u)) {
+            self.rescan(mailbox).await?;
+            map = self.uid_map(mailbox).await?;
+        }
+        Ok(uids
+            .iter()
             .filter_map(|u| map.get(u).map(|e| (*u, e.clone())))
-            .collect()
+            .collect())
     }
 
     async fn transfer(
@@ -374,7 +383,7 @@ impl MaildirUser {
         to: &str,
         remove: bool,
     ) -> Result<CopyResult, StoreError> {
-        let picked = Self::entries(&*self.uid_map(from).await?, uids);
+        let picked = self.entries(from, uids).await?;
         let (f, t) = (from.to_owned(), to.to_owned());
         let (uid_validity, pairs) = self
             .run(move |s| {
@@ -554,11 +563,12 @@ impl UserStore for MaildirUser {
         mailbox: &str,
         uid: Uid,
     ) -> Result<Box<dyn MessageBody>, StoreError> {
-        let map = self.uid_map(mailbox).await?;
-        let entry = map
-            .get(&uid)
-            .cloned()
-            .ok_or(StoreError::NoSuchMessage(uid))?;
+        let entry = self
+            .entries(mailbox, &[uid])
+            .await?
+            .pop()
+            .ok_or(StoreError::NoSuchMessage(uid))?
+            .1;
         let n = mailbox.to_owned();
         let opened = self
             .run(move |s| {
@@ -630,7 +640,7 @@ impl UserStore for MaildirUser {
         op: FlagOp,
         flags: &FlagSet,
     ) -> Result<Vec<MessageMeta>, StoreError> {
-        let picked = Self::entries(&*self.uid_map(mailbox).await?, uids);
+        let picked = self.entries(mailbox, uids).await?;
         let (n, flags) = (mailbox.to_owned(), flags.clone());
         let wanted: Vec<Uid> = picked.iter().map(|p| p.0).collect();
         self.run(move |s| {
@@ -666,7 +676,7 @@ impl UserStore for MaildirUser {
     }
 
     async fn remove(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<Uid>, StoreError> {
-        let picked = Self::entries(&*self.uid_map(mailbox).await?, uids);
+        let picked = self.entries(mailbox, uids).await?;
         let n = mailbox.to_owned();
         let removed = self
             .run(move |s| {
