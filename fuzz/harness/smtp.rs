@@ -213,11 +213,11 @@ pub fn data_stream(data: &[u8]) {
         held.extend_from_slice(piece);
         let r = d.decode(&held, &mut out);
         held.drain(..r.consumed);
-        assert!(held.len() <= 2, "decoder held back {} octets", held.len());
         if r.done {
             done = true;
             break;
         }
+        assert!(held.len() <= 2, "decoder held back {} octets", held.len());
     }
     if !dots {
         d.finish(&mut out);
