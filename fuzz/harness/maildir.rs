@@ -51,11 +51,12 @@ pub fn filename(data: &[u8]) {
     if let Ok(name) = MessageName::parse(s) {
         let again = MessageName::parse(&name.to_string()).expect("displayed name parses");
         assert_eq!(again, name);
-        let reflagged = name.with_flags(name.flags());
-        assert_eq!(
-            MessageName::parse(&reflagged.to_string()).unwrap().flags(),
-            name.flags()
-        );
+        // Adding `:2,` can push a name past the file-name limit; such a rename fails in the
+        // file system, so only names that still fit must parse.
+        let reflagged = name.with_flags(name.flags()).to_string();
+        if reflagged.len() <= mailhub_maildir::MAX_NAME_LEN {
+            assert_eq!(MessageName::parse(&reflagged).unwrap().flags(), name.flags());
+        }
     }
     if let Ok(folder) = FolderName::from_dir_name(s) {
         assert_eq!(FolderName::from_dir_name(&folder.dir_name()), Ok(folder));
