@@ -55,7 +55,10 @@ pub fn filename(data: &[u8]) {
         // file system, so only names that still fit must parse.
         let reflagged = name.with_flags(name.flags()).to_string();
         if reflagged.len() <= mailhub_maildir::MAX_NAME_LEN {
-            assert_eq!(MessageName::parse(&reflagged).unwrap().flags(), name.flags());
+            assert_eq!(
+                MessageName::parse(&reflagged).unwrap().flags(),
+                name.flags()
+            );
         }
     }
     if let Ok(folder) = FolderName::from_dir_name(s) {
