@@ -14,7 +14,8 @@ use futures::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use mailhub_maildir::{Maildir, Subdir};
 use mailhub_mta_core::auth::{AuthPolicy, Authenticator, Plaintext};
 use mailhub_mta_core::runtime::default_runtime;
-use mailhub_mta_core::session::pop3::{Pop3Config, TlsMode, serve};
+use mailhub_mta_core::session::pop3::{Pop3Config, TlsMode, refuse, serve};
+use mailhub_mta_core::session::{ConnectionLimiter, ConnectionLimits};
 use mailhub_mta_core::store::{AppendRequest, MailStore, MaildirStore};
 use mailhub_mta_core::tls::{
     ClientVerification, ServerTls, Stream, client_config, self_signed_pem,
@@ -68,6 +69,16 @@ async fn start_with(
     messages: &[Vec<u8>],
     tweak: impl FnOnce(&mut Pop3Config),
 ) -> Hub {
+    start_limited(tls, plaintext, messages, tweak, ConnectionLimits::default()).await
+}
+
+async fn start_limited(
+    tls: Tls,
+    plaintext: Plaintext,
+    messages: &[Vec<u8>],
+    tweak: impl FnOnce(&mut Pop3Config),
+    limits: ConnectionLimits,
+) -> Hub {
     let dir = tempfile::tempdir().unwrap();
     let runtime = default_runtime();
     let store = MaildirStore::under(dir.path().join("mail"), runtime.clone());
@@ -106,14 +117,23 @@ async fn start_with(
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let limiter = ConnectionLimiter::new(limits);
     let task = tokio::spawn(async move {
         loop {
             let Ok((tcp, peer)) = listener.accept().await else {
                 return;
             };
             let config = config.clone();
+            let limiter = limiter.clone();
             tokio::spawn(async move {
-                let _ = serve(tcp.compat(), peer, &config).await;
+                match limiter.try_acquire(peer.ip()) {
+                    Ok(_permit) => {
+                        let _ = serve(tcp.compat(), peer, &config).await;
+                    }
+                    Err(e) => {
+                        let _ = refuse(tcp.compat(), &e.to_string(), &config).await;
+                    }
+                }
             });
         }
     });
@@ -591,6 +611,36 @@ print(p.quit())
         assert!(
             !inbox.contains("Subject: two"),
             "deleted in UPDATE: {inbox}"
+        );
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_limited() {
+    tokio::time::timeout(LIMIT, async {
+        let limits = ConnectionLimits {
+            max_total: 10,
+            max_per_address: 1,
+        };
+        let hub = start_limited(Tls::None, Plaintext::Loopback, &[dotty()], |_| {}, limits).await;
+        let script = format!(
+            "{PRELUDE}{}",
+            r#"
+a = poplib.POP3("127.0.0.1", port, timeout=20)
+try:
+    b = poplib.POP3("127.0.0.1", port, timeout=20)
+    print("second connection accepted")
+except poplib.error_proto as e:
+    print("refused", e)
+a.quit()
+"#
+        );
+        let out = python(&hub, &script).await;
+        assert!(
+            out.contains("refused b'-ERR [SYS/TEMP] too many connections from this address'"),
+            "{out}"
         );
     })
     .await

@@ -9,6 +9,8 @@
 //! A driver never spawns: the embedder runs it as a task of its runtime, one per connection.
 
 mod io;
+mod limits;
 pub mod pop3;
 
 pub use io::{Deadline, SessionId};
+pub use limits::{ConnectionLimiter, ConnectionLimits, ConnectionPermit, LimitExceeded};

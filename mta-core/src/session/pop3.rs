@@ -129,6 +129,19 @@ where
     .await
 }
 
+/// Answers a connection refused by a limit with `-ERR [SYS/TEMP]` and closes it (RFC 2449
+/// §8, RFC 3206 §4: the client should try again later).
+pub async fn refuse<S>(mut stream: S, why: &str, config: &Pop3Config) -> io::Result<()>
+where
+    S: AsyncWrite + Unpin,
+{
+    let line = format!("-ERR [SYS/TEMP] {why}\r\n");
+    let rt = &*config.runtime;
+    let r = write_all(rt, &mut stream, line.as_bytes(), config.write_timeout).await;
+    let _ = futures::io::AsyncWriteExt::close(&mut stream).await;
+    r
+}
+
 struct Session<'a, S> {
     config: &'a Pop3Config,
     stream: Stream<S>,
