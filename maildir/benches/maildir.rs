@@ -7,13 +7,15 @@
 //! - `list/100k-with-uids`: [`Maildir::sync_uids`] on a folder of 100,000 messages whose
 //!   `dovecot-uidlist` is up to date (warm cache): lock, read the list, read `new/` and `cur/`,
 //!   match by base name. `list/100k-readdir` is the directory listing alone.
+//!   `list/100k-with-uids-cached` is [`UidView::refresh`] on the same idle folder: three
+//!   `stat()`s and the cached snapshot.
 
 use std::fs::{self, File};
 use std::io::Write;
 use std::time::SystemTime;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
-use mailhub_maildir::{Flags, Maildir, Options};
+use mailhub_maildir::{Flags, Maildir, Options, UidView};
 
 const MSG_4K: usize = 4096;
 
@@ -94,6 +96,22 @@ fn listing(c: &mut Criterion) {
     });
     g.bench_function("100k-readdir", |b| {
         b.iter(|| assert_eq!(md.list_all().unwrap().len(), LARGE));
+    });
+    // An IMAP session's "anything new?" on an idle folder: UidView checks three stamps.
+    // The directories are aged so that their mtimes are outside the untrusted recent window.
+    for sub in ["new", "cur"] {
+        let d = File::open(md.path().join(sub)).unwrap();
+        d.set_modified(SystemTime::now() - std::time::Duration::from_secs(3600))
+            .unwrap();
+    }
+    let mut view = UidView::new(md.clone());
+    view.refresh().unwrap();
+    g.bench_function("100k-with-uids-cached", |b| {
+        b.iter(|| {
+            let (s, synced) = view.refresh().unwrap();
+            assert!(!synced);
+            assert_eq!(s.messages.len(), LARGE);
+        });
     });
     g.finish();
 }

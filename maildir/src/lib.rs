@@ -10,7 +10,8 @@
 //!   move, `tmp/` cleanup, and finding a message again after another program renamed it.
 //! - IMAP state on the same files as Dovecot: [`Maildir::sync_uids`] keeps UIDs, UIDVALIDITY,
 //!   UIDNEXT and mod-sequences in `dovecot-uidlist` version 3 ([`UidList`]) under Dovecot's
-//!   dot-lock; keyword letters `a`–`z` map to names through `dovecot-keywords` ([`Keywords`]).
+//!   dot-lock, and [`UidView`] caches that view until a directory or the list changes;
+//!   keyword letters `a`–`z` map to names through `dovecot-keywords` ([`Keywords`]).
 //! - [`Store`]: a Maildir++ (maildirquota): folders `.Sub.Folder` named in modified UTF-7
 //!   ([`FolderName`], [`utf7`]), create/rename/delete/list, subscriptions (Dovecot's and
 //!   Courier's files), and the `maildirsize` quota ([`quota`]) checked before every delivery.
@@ -38,6 +39,7 @@ mod store;
 mod uidlist;
 mod uids;
 pub mod utf7;
+mod view;
 
 pub use dotlock::LockOptions;
 pub use error::{Error, ParseError};
@@ -49,3 +51,4 @@ pub use name::{Info, MAX_NAME_LEN, MessageName, escape_host, unique_base};
 pub use store::{COURIER_SUBSCRIPTIONS, MAILDIRFOLDER, SUBSCRIPTIONS, Store, parse_subscriptions};
 pub use uidlist::{UidList, UidRecord};
 pub use uids::{KEYWORDS, UIDLIST, UidMessage, UidSnapshot, index_by_base};
+pub use view::{RECENT, UidView};

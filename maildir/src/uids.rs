@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Flags;
@@ -112,26 +112,16 @@ impl Maildir {
         // Match records to files by index, so a listing of 100,000 messages costs one map of
         // borrowed names and no copies.
         let mut entries = self.list_all()?;
-        let (mut matched, mut taken) = {
-            let (map, dup) = index_by_base_name(&entries);
-            let matched: Vec<Option<usize>> = list
-                .records
-                .iter()
-                .map(|r| map.get(r.base()).copied())
-                .collect();
-            (matched, dup)
-        };
+        let (mut matched, mut taken) = match_by_base(&list.records, &entries);
         // readdir() may skip a file renamed while it runs (another program changing flags
         // without our lock). Before calling a message expunged, look once more.
         if matched.iter().any(Option::is_none) {
             let again = self.list_all()?;
             let offset = entries.len();
-            {
-                let (map, _) = index_by_base_name(&again);
-                for (rec, m) in list.records.iter().zip(matched.iter_mut()) {
-                    if m.is_none() {
-                        *m = map.get(rec.base()).map(|i| offset + i);
-                    }
+            let (again_matched, _) = match_by_base(&list.records, &again);
+            for (m, a) in matched.iter_mut().zip(again_matched) {
+                if m.is_none() {
+                    *m = a.map(|(i, same)| (offset + i, same));
                 }
             }
             // Entries of the second listing serve only to rescue records, never as new mail.
@@ -143,14 +133,14 @@ impl Maildir {
         let mut messages = Vec::with_capacity(slots.len());
         let mut kept = Vec::with_capacity(list.records.len());
         for (mut rec, m) in std::mem::take(&mut list.records).into_iter().zip(matched) {
-            let Some(entry) = m.and_then(|i| {
+            let Some((entry, same_name)) = m.and_then(|(i, same)| {
                 taken[i] = true;
-                slots[i].take()
+                Some((slots[i].take()?, same))
             }) else {
                 changed = true;
                 continue;
             };
-            if rec.file_name != entry.file_name() || rec.modseq.is_none() {
+            if !same_name || rec.modseq.is_none() {
                 list.highest_modseq += 1;
                 rec.modseq = Some(list.highest_modseq);
                 rec.file_name = entry.file_name().to_owned();
@@ -288,25 +278,72 @@ impl Hasher for NameHasher {
     }
 }
 
-type NameMap<'a> = HashMap<&'a str, usize, BuildHasherDefault<NameHasher>>;
+fn name_hash(s: &str) -> u64 {
+    let mut h = NameHasher::default();
+    h.write(s.as_bytes());
+    h.finish()
+}
 
-/// Indexes entries by base name. A message seen twice in one listing (moved from `new/` to
-/// `cur/` while it ran) is indexed by its `cur/` entry; the other is marked in the returned
-/// vector so it is not taken for a new message.
-fn index_by_base_name(entries: &[Entry]) -> (NameMap<'_>, Vec<bool>) {
-    let mut map = NameMap::with_capacity_and_hasher(entries.len(), Default::default());
+/// Pairs records with entries by base name: for each record, the index of its entry and
+/// whether the file name is unchanged; and for each entry, whether it is a duplicate (a
+/// message seen in both `new/` and `cur/` by one listing, moved while it ran: the `cur/` one
+/// is kept).
+///
+/// A sort-merge on name hashes rather than a hash map: both sides are walked in memory order
+/// to hash them, then only the (hash, index) pairs are sorted, so each of the 100,000 names of
+/// a large folder is fetched from memory about twice instead of at every probe.
+fn match_by_base(
+    records: &[UidRecord],
+    entries: &[Entry],
+) -> (Vec<Option<(usize, bool)>>, Vec<bool>) {
+    let mut ek: Vec<(u64, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (name_hash(e.base()), i))
+        .collect();
+    let mut rk: Vec<(u64, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (name_hash(r.base()), i))
+        .collect();
+    ek.sort_unstable();
+    rk.sort_unstable();
     let mut dup = vec![false; entries.len()];
-    for (i, e) in entries.iter().enumerate() {
-        if let Some(old) = map.insert(e.base(), i) {
-            let keep_old = entries[old].subdir() == Subdir::Cur;
-            let loser = if keep_old { i } else { old };
-            if keep_old {
-                map.insert(e.base(), old);
+    let mut matched = vec![None; records.len()];
+    let (mut a, mut b) = (0, 0);
+    while a < ek.len() {
+        let h = ek[a].0;
+        let a_end = a + ek[a..].iter().take_while(|k| k.0 == h).count();
+        // Entries with one hash: equal bases are duplicates (keep cur/), distinct ones are a
+        // hash collision and stay apart.
+        for x in a..a_end {
+            for y in a..x {
+                let (ex, ey) = (&entries[ek[x].1], &entries[ek[y].1]);
+                if !dup[ek[y].1] && !dup[ek[x].1] && ex.base() == ey.base() {
+                    let loser = if ex.subdir() == Subdir::Cur {
+                        ek[y].1
+                    } else {
+                        ek[x].1
+                    };
+                    dup[loser] = true;
+                }
             }
-            dup[loser] = true;
         }
+        while b < rk.len() && rk[b].0 < h {
+            b += 1;
+        }
+        while b < rk.len() && rk[b].0 == h {
+            let rec = &records[rk[b].1];
+            matched[rk[b].1] = ek[a..a_end]
+                .iter()
+                .map(|k| k.1)
+                .find(|&i| !dup[i] && entries[i].base() == rec.base())
+                .map(|i| (i, rec.file_name == entries[i].file_name()));
+            b += 1;
+        }
+        a = a_end;
     }
-    (map, dup)
+    (matched, dup)
 }
 
 fn new_list() -> UidList {
@@ -322,4 +359,32 @@ fn new_list() -> UidList {
 #[must_use]
 pub fn index_by_base(list: &UidList) -> HashMap<&str, &UidRecord> {
     list.records.iter().map(|r| (r.base(), r)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(uid: u32, name: &str) -> UidRecord {
+        UidRecord {
+            uid,
+            file_name: name.into(),
+            modseq: None,
+            extensions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn match_by_base_pairs_dedups_and_misses() {
+        let entries = vec![
+            Entry::new(Subdir::New, "b".into()).unwrap(),
+            Entry::new(Subdir::Cur, "a:2,S".into()).unwrap(),
+            Entry::new(Subdir::Cur, "b:2,".into()).unwrap(),
+            Entry::new(Subdir::New, "c".into()).unwrap(),
+        ];
+        let records = vec![rec(1, "a:2,S"), rec(2, "b"), rec(3, "gone")];
+        let (matched, dup) = match_by_base(&records, &entries);
+        assert_eq!(matched, vec![Some((1, true)), Some((2, false)), None]);
+        assert_eq!(dup, vec![true, false, false, false]);
+    }
 }
