@@ -150,3 +150,22 @@ pub enum ParseError {
     #[error("invalid modified UTF-7")]
     Utf7,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_disk_and_quota_are_temporary() {
+        let enospc = io::Error::from_raw_os_error(rustix::io::Errno::NOSPC.raw_os_error());
+        let edquot = io::Error::from_raw_os_error(rustix::io::Errno::DQUOT.raw_os_error());
+        for e in [enospc, edquot] {
+            let err = Error::io("write", "/m/tmp/x", e);
+            assert!(matches!(err, Error::NoSpace { .. }), "{err:?}");
+            assert!(err.is_temporary());
+        }
+        let other = Error::io("link", "/m/new/x", io::ErrorKind::PermissionDenied.into());
+        assert!(matches!(other, Error::Io { op: "link", .. }));
+        assert!(!Error::FolderExists("x".into()).is_temporary());
+    }
+}

@@ -85,9 +85,19 @@ fn main() {
         child(Path::new(&args[i + 1]));
         return;
     }
-    // `cargo test -- --list` and filters: behave like a harness with one test.
+    // `cargo test -- --list` and name filters: behave like a harness with one test.
+    const NAME: &str = "killed_delivery_never_leaves_a_partial_message";
     if args.iter().any(|a| a == "--list") {
-        println!("killed_delivery_never_leaves_a_partial_message: test");
+        println!("{NAME}: test");
+        return;
+    }
+    let filters: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if !filters.is_empty() && !filters.iter().any(|f| NAME.contains(f.as_str())) {
+        println!("running 0 tests (filtered out)");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -136,8 +146,7 @@ fn main() {
     }
     let delivered = check(&dir);
     println!(
-        "test killed_delivery_never_leaves_a_partial_message ... ok \
-         ({ROUNDS} kills, {delivered} whole messages delivered, {partial_rounds} kills \
+        "test {NAME} ... ok ({ROUNDS} kills, {delivered} whole messages delivered, {partial_rounds} kills \
          caught a delivery half written in tmp/)"
     );
 }

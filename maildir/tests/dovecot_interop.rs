@@ -332,6 +332,11 @@ fn dovecot_and_this_crate_agree_on_uids_flags_keywords_and_folders() {
     store
         .create_folder(&FolderName::new("Lists/Rust", '/').unwrap())
         .unwrap();
+    store
+        .create_folder(&FolderName::new("Entwürfe", '/').unwrap())
+        .unwrap();
+    store.subscribe("Lists.Rust").unwrap();
+    store.subscribe("Entwürfe").unwrap();
     let ours = our_state(&inbox);
     assert_eq!(
         ours.1.iter().map(|m| m.0).collect::<Vec<_>>(),
@@ -344,6 +349,12 @@ fn dovecot_and_this_crate_agree_on_uids_flags_keywords_and_folders() {
     assert_eq!(imap.state(), ours, "Dovecot sees what this crate wrote");
     let list = imap.ok("LIST \"\" \"*\"").join("\n");
     assert!(list.contains("Lists.Rust"), "{list}");
+    assert!(list.contains("Entw&APw-rfe"), "{list}");
+    let lsub = imap.ok("LSUB \"\" \"*\"").join("\n");
+    assert!(
+        lsub.contains("Lists.Rust") && lsub.contains("Entw&APw-rfe"),
+        "{lsub}"
+    );
 
     // Dovecot changes things.
     imap.ok("UID STORE 1 +FLAGS (\\Answered $Junk)");
@@ -355,6 +366,8 @@ fn dovecot_and_this_crate_agree_on_uids_flags_keywords_and_folders() {
         .join("\n");
     assert!(appended.contains("APPENDUID"), "{appended}");
     imap.ok("CREATE Dovecot");
+    imap.ok("SUBSCRIBE Dovecot");
+    imap.ok("UNSUBSCRIBE Lists.Rust");
     let theirs = imap.state();
     // Our mod-sequences live in fields Dovecot does not know; it must have kept them.
     let after = fs::read(store.root().join("dovecot-uidlist")).unwrap();
@@ -387,6 +400,14 @@ fn dovecot_and_this_crate_agree_on_uids_flags_keywords_and_folders() {
             .list_folders()
             .unwrap()
             .contains(&FolderName::new("Dovecot", '/').unwrap())
+    );
+    let mut subs = store.subscriptions().unwrap();
+    subs.sort();
+    assert_eq!(
+        subs,
+        vec!["Dovecot", "Entwürfe"],
+        "subscriptions as Dovecot left them: {:?}",
+        fs::read_to_string(store.root().join("subscriptions"))
     );
 
     // And changes more, which Dovecot must see on its next session.
