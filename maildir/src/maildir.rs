@@ -490,13 +490,22 @@ impl Maildir {
 
     /// Copies a message into `dest`'s `cur/` under a new unique name with `flags` (the
     /// source's when `None`): a hard link when both are on one file system (the internal date
-    /// is shared), else a full copy that keeps the modification time.
+    /// is shared), else a full copy that keeps the modification time. The copy is checked
+    /// against and counted in the Maildir++ quota (not in Trash).
     pub fn copy_to(
         &self,
         entry: &Entry,
         dest: &Maildir,
         flags: Option<Flags>,
     ) -> Result<Entry, Error> {
+        // A copy adds a message to the Maildir++: it must fit the quota like a delivery.
+        let quota = if dest.options.quota {
+            let size = self.message_size(entry)?;
+            quota::check_for_delivery(&dest.path, &dest.plusplus_root(), size, &dest.options)?
+                .map(|q| (q, size))
+        } else {
+            None
+        };
         let (linked, current) = self.with_relocation(entry, |current, path| {
             let name = copy_name(current, flags)?;
             let file_name = name.to_string();
@@ -509,6 +518,10 @@ impl Maildir {
         if let Some(e) = linked {
             if dest.options.fsync {
                 fsync_dir(&dest.path.join("cur"))?;
+            }
+            if let Some((q, size)) = quota {
+                // Advisory, as on delivery.
+                let _ = q.append(size as i64, 1);
             }
             return Ok(e);
         }

@@ -347,6 +347,9 @@ fn dovecot_and_this_crate_agree_on_uids_flags_keywords_and_folders() {
     let dovecot = Dovecot::start(dir, store.root(), &home);
     let mut imap = dovecot.connect();
     assert_eq!(imap.state(), ours, "Dovecot sees what this crate wrote");
+    // RFC822.SIZE comes from our ,W= field: "Subject: one\n\nfirst\n" is 20 bytes, 23 as CRLF.
+    let size = imap.ok("UID FETCH 1 RFC822.SIZE").join("\n");
+    assert!(size.contains("RFC822.SIZE 23"), "{size}");
     let list = imap.ok("LIST \"\" \"*\"").join("\n");
     assert!(list.contains("Lists.Rust"), "{list}");
     assert!(list.contains("Entw&APw-rfe"), "{list}");

@@ -276,6 +276,12 @@ fn quota_refuses_and_counts() {
         .move_message(&trash, &in_trash, store.inbox())
         .unwrap_err();
     assert!(matches!(err, Error::OverQuota { .. }));
+    // A copy counts like a delivery: refused when it does not fit.
+    let err = store
+        .inbox()
+        .copy_to(&any_message(&store), store.inbox(), None)
+        .unwrap_err();
+    assert!(matches!(err, Error::OverQuota { .. }));
     // Expunge writes a negative line.
     let any = store.inbox().list_all().unwrap().pop().unwrap();
     store.inbox().expunge(&any).unwrap();
@@ -286,6 +292,10 @@ fn quota_refuses_and_counts() {
             .unwrap()
             .contains(" -1\n")
     );
+}
+
+fn any_message(store: &Store) -> mailhub_maildir::Entry {
+    store.inbox().list_all().unwrap().pop().unwrap()
 }
 
 #[test]
