@@ -646,3 +646,22 @@ a.quit()
     .await
     .expect("test timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_tls_client_is_dropped_after_the_handshake_timeout() {
+    tokio::time::timeout(LIMIT, async {
+        let hub = start_with(Tls::Implicit, Plaintext::Loopback, &[], |c| {
+            c.handshake_timeout = Duration::from_millis(300);
+        })
+        .await;
+        let mut tcp = TcpStream::connect(hub.addr).await.unwrap();
+        let mut buf = [0u8; 16];
+        // The server says nothing before the handshake and closes once its timer fires.
+        let n = tokio::io::AsyncReadExt::read(&mut tcp, &mut buf)
+            .await
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    })
+    .await
+    .expect("the server never closed the silent connection");
+}
