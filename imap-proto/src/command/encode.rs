@@ -6,6 +6,7 @@ use super::{
 use crate::encode::{Encoded, Writer};
 use crate::fetch::{write_items, write_modifiers};
 use crate::search::{write_keys, write_return_opts};
+use crate::types::Tag;
 
 pub(crate) fn write_status_items(w: &mut Writer, items: &[StatusItem]) {
     w.list(items, |w, s| {
@@ -14,6 +15,12 @@ pub(crate) fn write_status_items(w: &mut Writer, items: &[StatusItem]) {
 }
 
 impl Command {
+    /// A command with `tag`.
+    #[must_use]
+    pub fn new(tag: Tag, body: CommandBody) -> Self {
+        Self { tag, body }
+    }
+
     /// Serializes the command, CRLF included. [`Encoded::pieces`] splits it where a client
     /// must wait for a continuation request.
     #[must_use]

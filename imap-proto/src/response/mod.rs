@@ -5,6 +5,7 @@
 //!
 //! [`Response::parse`] reads one unit from the framer; [`Response::to_bytes`] writes one.
 
+mod build;
 mod code;
 mod encode;
 mod fetch;
@@ -12,6 +13,7 @@ mod parse;
 
 use std::num::NonZeroU32;
 
+pub use build::{StreamedItem, fetch_literal_head};
 pub use code::Code;
 pub use fetch::MessageData;
 
@@ -74,8 +76,8 @@ pub struct Status {
 }
 
 impl Status {
-    /// A status response with text and no code. CR and LF in `text` are replaced by spaces
-    /// so that the value stays one line.
+    /// A status response. CR, LF and NUL in `text` are replaced by spaces so that the value
+    /// stays one line.
     #[must_use]
     pub fn new(tag: Option<Tag>, kind: StatusKind, code: Option<Code>, text: &str) -> Self {
         let text = text.replace(['\r', '\n', '\0'], " ");
