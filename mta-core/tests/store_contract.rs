@@ -362,3 +362,27 @@ fn mbox_quota_is_a_temporary_failure() {
         assert!(q.storage_used > 500 && q.storage_used < 2_000, "{q:?}");
     });
 }
+
+#[test]
+fn maildir_quota_is_a_temporary_failure_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = mailhub_maildir::Store::create(dir.path().join("bob")).unwrap();
+    md.set_quota(mailhub_maildir::quota::QuotaDef::parse("1000S,10C").unwrap())
+        .unwrap();
+    let store = MaildirStore::under(dir.path(), default_runtime());
+    block_on(async {
+        let u = store.open("bob").await.unwrap();
+        let req = || AppendRequest {
+            data: vec![b'a'; 600],
+            ..Default::default()
+        };
+        u.append("INBOX", req()).await.unwrap();
+        let err = u.append("INBOX", req()).await.unwrap_err();
+        assert!(matches!(err, StoreError::OverQuota(_)), "{err:?}");
+        assert!(err.is_temporary());
+        let q = u.quota().await.unwrap().unwrap();
+        assert_eq!(q.storage_limit, Some(1000));
+        assert_eq!(q.messages_limit, Some(10));
+        assert_eq!((q.storage_used, q.messages_used), (600, 1));
+    });
+}
