@@ -36,6 +36,8 @@ pub enum CertSource {
 #[derive(Debug, Clone)]
 pub struct ServerTls {
     resolver: Arc<SniResolver>,
+    /// Built once, shared by every connection (and its session-resumption cache).
+    config: Arc<rustls::ServerConfig>,
 }
 
 #[derive(Debug)]
@@ -141,23 +143,19 @@ pub fn self_signed_pem(names: &[String]) -> Result<(String, String), TlsError> {
 impl ServerTls {
     /// The certificates of `source`, used whatever name the client asks for.
     pub fn new(source: &CertSource) -> Result<ServerTls, TlsError> {
-        Ok(ServerTls {
-            resolver: Arc::new(SniResolver {
-                default: Arc::new(load(source)?),
-                by_name: HashMap::new(),
-            }),
-        })
+        Ok(ServerTls::with_resolver(SniResolver {
+            default: Arc::new(load(source)?),
+            by_name: HashMap::new(),
+        }))
     }
 
     /// From PEM text in memory.
     pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<ServerTls, TlsError> {
         let ck = certified_key(cert, key, Path::new("<memory>"), Path::new("<memory>"))?;
-        Ok(ServerTls {
-            resolver: Arc::new(SniResolver {
-                default: Arc::new(ck),
-                by_name: HashMap::new(),
-            }),
-        })
+        Ok(ServerTls::with_resolver(SniResolver {
+            default: Arc::new(ck),
+            by_name: HashMap::new(),
+        }))
     }
 
     /// Serves `source`'s certificate to clients that ask for `name` by SNI (RFC 6066 §3);
@@ -166,23 +164,36 @@ impl ServerTls {
         let ck = Arc::new(load(source)?);
         let r = unique(&mut self.resolver);
         r.by_name.insert(name.to_ascii_lowercase(), ck);
+        self.config = build_config(self.resolver.clone());
         Ok(())
+    }
+
+    fn with_resolver(resolver: SniResolver) -> ServerTls {
+        let resolver = Arc::new(resolver);
+        ServerTls {
+            config: build_config(resolver.clone()),
+            resolver,
+        }
     }
 
     /// The rustls server configuration (TLS 1.2 and 1.3, no client certificates).
     pub fn config(&self) -> Arc<rustls::ServerConfig> {
-        let cfg = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default versions")
-            .with_no_client_auth()
-            .with_cert_resolver(self.resolver.clone());
-        Arc::new(cfg)
+        self.config.clone()
     }
 
     /// A `futures-rustls` acceptor for [`super::Stream::accept`].
     pub fn acceptor(&self) -> futures_rustls::TlsAcceptor {
         futures_rustls::TlsAcceptor::from(self.config())
     }
+}
+
+fn build_config(resolver: Arc<SniResolver>) -> Arc<rustls::ServerConfig> {
+    let cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default versions")
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    Arc::new(cfg)
 }
 
 /// `Arc::make_mut` for the resolver, which is not `Clone`.
