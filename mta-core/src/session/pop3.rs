@@ -110,6 +110,39 @@ pub enum Pop3End {
 
 /// Runs one POP3 connection to its end. `peer` is the client's address (for the plaintext
 /// policy, the failure limit and logs).
+///
+/// An accept loop with tokio (any runtime works the same way):
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use std::sync::Arc;
+/// use mailhub_mta_core::auth::{AuthPolicy, Authenticator};
+/// use mailhub_mta_core::runtime::default_runtime;
+/// use mailhub_mta_core::session::pop3::{Pop3Config, refuse, serve};
+/// use mailhub_mta_core::session::{ConnectionLimiter, ConnectionLimits};
+/// use mailhub_mta_core::store::MaildirStore;
+/// use mailhub_sasl::{PasswdFile, Registry};
+/// use tokio_util::compat::TokioAsyncReadCompatExt;
+///
+/// let runtime = default_runtime();
+/// let users = PasswdFile::load("users.passwd").expect("user file");
+/// let auth = Authenticator::new(Registry::default(), users, AuthPolicy::default(), runtime.clone());
+/// let store = MaildirStore::under("/var/mail/maildirs", runtime.clone());
+/// let config = Arc::new(Pop3Config::new(Arc::new(store), Arc::new(auth), runtime));
+/// let limiter = ConnectionLimiter::new(ConnectionLimits::default());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:1110").await?;
+/// loop {
+///     let (tcp, peer) = listener.accept().await?;
+///     let (config, limiter) = (config.clone(), limiter.clone());
+///     tokio::spawn(async move {
+///         match limiter.try_acquire(peer.ip()) {
+///             Ok(_permit) => drop(serve(tcp.compat(), peer, &config).await),
+///             Err(e) => drop(refuse(tcp.compat(), &e.to_string(), &config).await),
+///         }
+///     });
+/// }
+/// # }
+/// ```
 pub async fn serve<S>(stream: S, peer: SocketAddr, config: &Pop3Config) -> io::Result<Pop3End>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
