@@ -165,7 +165,15 @@ fn fields(i: &[u8]) -> R<'_, BodyFields> {
     let (i, ()) = sp(i)?;
     let (i, description) = nstring(i)?;
     let (i, ()) = sp(i)?;
-    let (i, encoding) = string(i)?;
+    // quirk: some servers send NIL for the encoding, which the grammar does not allow; it is
+    // read as "" (as imap-codec's `quirk_body_fld_enc_nil_to_empty` does).
+    let (i, encoding) = match nil(i) {
+        Ok((i, ())) => (
+            i,
+            IString::Quoted(crate::types::Quoted::from_checked(Vec::new())),
+        ),
+        Err(_) => string(i)?,
+    };
     let (i, ()) = sp(i)?;
     let (i, octets) = number(i)?;
     Ok((
@@ -484,6 +492,10 @@ mod tests {
         // Extension data as Dovecot sends it, with a nested message/rfc822.
         rt(b"((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 12 1 NIL NIL NIL NIL)(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 300 (NIL \"inner\" NIL NIL NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1) 12 NIL (\"attachment\" (\"filename\" \"m.eml\")) (\"en\" \"de\") \"loc\" 7 (1 NIL \"x\")) \"mixed\" (\"boundary\" \"b1\") NIL NIL NIL)");
         rt(b"(\"application\" \"pdf\" NIL NIL NIL \"base64\" 100 \"md5\")");
+        let quirk = all(b"(\"image\" \"png\" NIL NIL NIL NIL 1)", |i| body(i, 64)).unwrap();
+        assert!(
+            matches!(quirk, BodyStructure::Single { fields, .. } if fields.encoding.as_bytes().is_empty())
+        );
         assert!(
             all(b"(\"text\" \"plain\" NIL NIL NIL \"7bit\" 1)", |i| body(
                 i, 64

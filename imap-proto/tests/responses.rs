@@ -222,3 +222,22 @@ fn nesting_at_the_default_limit_fits_a_small_stack() {
         .unwrap();
     h.join().unwrap();
 }
+
+#[test]
+fn private_extensions_parse_and_round_trip() {
+    // Gmail's FETCH items and an unknown LIST-EXTENDED item.
+    for s in [
+        "* 1 FETCH (X-GM-THRID 1278455344230334865 X-GM-MSGID 1278455344230334865 X-GM-LABELS (\\Inbox \\Sent Important \"Muy Importante\") UID 4)",
+        "* LIST () \"/\" foo (\"X-THING\" (1 \"two\" three))",
+        "* 1 FETCH (SAVEDATE NIL EMAILID (M6d99ac3275bb4e))",
+    ] {
+        roundtrip(s);
+    }
+    let Response::Data(Data::Fetch { items, .. }) =
+        roundtrip("* 1 FETCH (X-GM-LABELS (\\Inbox) FLAGS (\\Seen))")
+    else {
+        panic!()
+    };
+    assert!(matches!(&items[0], MessageData::Other(name, _) if name.as_str() == "X-GM-LABELS"));
+    assert!(matches!(items[1], MessageData::Flags(_)));
+}

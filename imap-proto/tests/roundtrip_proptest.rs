@@ -10,11 +10,12 @@ use mailhub_imap_proto::command::{
 };
 use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side};
 use mailhub_imap_proto::response::{
-    Code, Continue, Data, ESearchItem, ListEntry, ListExtItem, MessageData, NamespaceDesc,
-    QuotaResource, Thread,
+    Code, Continue, Data, ESearchItem, ExtValue, ListEntry, ListExtItem, MessageData,
+    NamespaceDesc, QuotaResource, Thread,
 };
 use mailhub_imap_proto::{
-    Command, CommandBody, Literal, LiteralMode, Response, Secret, Status, StatusKind,
+    Command, CommandBody, IString, Literal, LiteralMode, Quoted, Response, Secret, Status,
+    StatusKind,
 };
 use proptest::collection::vec;
 use proptest::option::of;
@@ -370,6 +371,15 @@ fn namespaces() -> impl Strategy<Value = Option<Vec<NamespaceDesc>>> {
     ))
 }
 
+fn ext_value() -> impl Strategy<Value = ExtValue> {
+    prop_oneof![
+        num64().prop_map(ExtValue::Number),
+        nstring().prop_map(ExtValue::NString),
+        "\\\\?X[A-Za-z0-9]{0,5}".prop_map(ExtValue::Token),
+    ]
+    .prop_recursive(2, 8, 3, |inner| vec(inner, 0..3).prop_map(ExtValue::List))
+}
+
 fn message_data() -> impl Strategy<Value = MessageData> {
     use MessageData as M;
     Union::new(vec![
@@ -399,6 +409,9 @@ fn message_data() -> impl Strategy<Value = MessageData> {
             .prop_map(|(part, size)| M::BinarySize { part, size })
             .boxed(),
         num64().prop_map(M::ModSeq).boxed(),
+        (x_atom(), ext_value())
+            .prop_map(|(n, v)| M::Other(n, v))
+            .boxed(),
     ])
 }
 
@@ -406,6 +419,8 @@ fn list_entry() -> impl Strategy<Value = ListEntry> {
     let ext = prop_oneof![
         vec(istring(), 1..3).prop_map(ListExtItem::ChildInfo),
         mailbox().prop_map(ListExtItem::OldName),
+        ("X[A-Z]{1,5}", ext_value())
+            .prop_map(|(t, v)| ListExtItem::Other(IString::Quoted(Quoted::new(t).unwrap()), v)),
     ];
     (
         vec(mailbox_attr(), 0..3),

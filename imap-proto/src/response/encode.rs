@@ -30,6 +30,10 @@ fn write_list_entry(w: &mut Writer, e: &ListEntry) {
             ListExtItem::OldName(m) => {
                 w.s("\"OLDNAME\" (").mailbox(m).byte(b')');
             }
+            ListExtItem::Other(t, v) => {
+                w.string(t).sp();
+                super::ext::write_ext_value(w, v);
+            }
         });
     }
 }

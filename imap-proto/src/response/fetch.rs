@@ -62,6 +62,8 @@ pub enum MessageData {
     },
     /// `MODSEQ (n)`.
     ModSeq(u64),
+    /// An item this crate has no type for (`X-GM-LABELS (\\Inbox)`): name and value.
+    Other(crate::types::Atom, super::ExtValue),
 }
 
 fn origin(i: &[u8]) -> R<'_, Option<u32>> {
@@ -81,6 +83,16 @@ fn bin_part(i: &[u8]) -> R<'_, Vec<NonZeroU32>> {
     let (i, p) = part_path(i)?;
     let (i, ()) = byte(b']')(i)?;
     Ok((i, p))
+}
+
+/// An extension item: `atom SP value` (Gmail's `X-GM-MSGID 123`).
+fn other(i: &[u8], depth: usize) -> R<'_, MessageData> {
+    let (r, name) = crate::parse::atom(i)?;
+    if r.first() != Some(&b' ') {
+        return fail(i);
+    }
+    let (r, v) = super::ext::ext_value(&r[1..], depth)?;
+    Ok((r, MessageData::Other(name, v)))
 }
 
 fn item(i: &[u8], depth: usize) -> R<'_, MessageData> {
@@ -121,9 +133,8 @@ fn item(i: &[u8], depth: usize) -> R<'_, MessageData> {
             let (i, size) = number(i)?;
             (i, M::BinarySize { part, size })
         }
-        _ => {
-            let (i, ()) = sp(rest)?;
-            match &word[..] {
+        _ => match sp(rest) {
+            Ok((i, ())) => match &word[..] {
                 b"FLAGS" => flag_list(i).map(|(i, f)| (i, M::Flags(f)))?,
                 b"UID" => nz_number(i).map(|(i, n)| (i, M::Uid(n)))?,
                 b"INTERNALDATE" => date_time(i).map(|(i, d)| (i, M::InternalDate(d)))?,
@@ -142,9 +153,10 @@ fn item(i: &[u8], depth: usize) -> R<'_, MessageData> {
                     let (i, ()) = byte(b')')(i)?;
                     (i, M::ModSeq(n))
                 }
-                _ => return fail(start),
-            }
-        }
+                _ => other(start, depth)?,
+            },
+            Err(_) => other(start, depth)?,
+        },
     };
     Ok(r)
 }
@@ -230,6 +242,10 @@ pub(crate) fn write_item(w: &mut Writer, m: &MessageData) {
         }
         M::ModSeq(n) => {
             w.s("MODSEQ (").num(*n).byte(b')');
+        }
+        M::Other(name, v) => {
+            w.atom(name).sp();
+            super::ext::write_ext_value(w, v);
         }
     }
 }

@@ -8,6 +8,7 @@
 mod build;
 mod code;
 mod encode;
+mod ext;
 mod fetch;
 mod parse;
 
@@ -15,6 +16,7 @@ use std::num::NonZeroU32;
 
 pub use build::{StreamedItem, fetch_literal_head};
 pub use code::Code;
+pub use ext::ExtValue;
 pub use fetch::MessageData;
 
 use crate::command::StatusItem;
@@ -112,6 +114,8 @@ pub enum ListExtItem {
     ChildInfo(Vec<IString>),
     /// `("OLDNAME" (mailbox))`.
     OldName(MailboxName),
+    /// Any other item: its tag (written quoted) and value.
+    Other(IString, ExtValue),
 }
 
 /// A LIST or LSUB entry.

@@ -100,7 +100,10 @@ fn list_entry(i: &[u8]) -> R<'_, ListEntry> {
                 let (i, ()) = byte(b')')(i)?;
                 Ok((i, ListExtItem::OldName(m)))
             } else {
-                fail(i)
+                let (i, v) = super::ext::ext_value(i, 8)?;
+                let tag =
+                    IString::Quoted(crate::types::Quoted::from_checked(t.as_bytes().to_vec()));
+                Ok((i, ListExtItem::Other(tag, v)))
             }
         })?
     } else {
@@ -303,8 +306,6 @@ fn untagged(i: &[u8], depth: usize) -> R<'_, Response> {
         b"SEARCH" | b"SORT" => {
             let (i, ids) = ids(i)?;
             let (i, modseq) = opt_modseq(i)?;
-            // quirk: some servers put a space before CRLF ("* SEARCH 1 2 ").
-            let i = if i.starts_with(b" \r\n") { &i[1..] } else { i };
             if word == b"SEARCH" {
                 (i, Data::Search { ids, modseq })
             } else {
@@ -336,8 +337,6 @@ fn untagged(i: &[u8], depth: usize) -> R<'_, Response> {
                 let (r, n) = number64(r)?;
                 Ok((r, (*item, n)))
             })?;
-            // Some servers put a space before CRLF.
-            let i = if i.starts_with(b" \r\n") { &i[1..] } else { i };
             (i, Data::Status { mailbox, items })
         }
         b"VANISHED" => {
@@ -462,7 +461,9 @@ fn response(i: &[u8], depth: usize) -> R<'_, Response> {
     let (i, r) = if peek(i, b'+') {
         continue_req(i)?
     } else if let Ok((i, ())) = kw("* ")(i) {
-        untagged(i, depth)?
+        let (i, r) = untagged(i, depth)?;
+        // quirk: some servers end data with a space ("* CAPABILITY IMAP4rev1 \r\n").
+        (if i.starts_with(b" \r\n") { &i[1..] } else { i }, r)
     } else {
         let (i, t) = tag_(i)?;
         let (i, ()) = sp(i)?;
