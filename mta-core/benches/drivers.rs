@@ -38,7 +38,7 @@ fn pop3_retr(c: &mut Criterion) {
     block_on(async {
         let u = store.open("dave").await.unwrap();
         let req = AppendRequest {
-            data: msg,
+            data: msg.into(),
             ..Default::default()
         };
         u.append("INBOX", req).await.unwrap();
@@ -88,7 +88,7 @@ fn maildir_select(c: &mut Criterion) {
         let u = store.open("dave").await.unwrap();
         for i in 0..n {
             let req = AppendRequest {
-                data: format!("Subject: {i}\r\n\r\nbody\r\n").into_bytes(),
+                data: format!("Subject: {i}\r\n\r\nbody\r\n").into_bytes().into(),
                 ..Default::default()
             };
             u.append("INBOX", req).await.unwrap();

@@ -87,7 +87,7 @@ async fn start_limited(
         mail.append(
             "INBOX",
             AppendRequest {
-                data: m.clone(),
+                data: m.clone().into(),
                 ..Default::default()
             },
         )
@@ -582,7 +582,7 @@ async fn mbox_store_behind_pop3() {
                 let u = store.open("dave").await.unwrap();
                 for m in [dotty(), b"Subject: two\n\nsecond\n".to_vec()] {
                     let req = AppendRequest {
-                        data: m,
+                        data: m.into(),
                         ..Default::default()
                     };
                     u.append("INBOX", req).await.unwrap();

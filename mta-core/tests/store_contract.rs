@@ -8,7 +8,7 @@ use futures::executor::block_on;
 use mailhub_mta_core::runtime::default_runtime;
 use mailhub_mta_core::store::{
     AppendRequest, Change, FlagOp, FlagSet, MailStore, MaildirStore, MboxStore, MemoryStore,
-    StoreError, SystemFlags, UserStore,
+    MessageData, StoreError, SystemFlags, UserStore,
 };
 
 async fn read_all(u: &dyn UserStore, mailbox: &str, uid: u32) -> Vec<u8> {
@@ -55,7 +55,7 @@ async fn contract(store: Arc<dyn MailStore>, n: Names) {
         .append(
             "INBOX",
             AppendRequest {
-                data: msg(1),
+                data: msg(1).into(),
                 flags: FlagSet::default(),
                 internal_date: Some(date),
             },
@@ -72,7 +72,7 @@ async fn contract(store: Arc<dyn MailStore>, n: Names) {
         .append(
             "INBOX",
             AppendRequest {
-                data: big.clone(),
+                data: big.clone().into(),
                 flags: FlagSet {
                     system: SystemFlags::SEEN,
                     keywords: ["$Label1".to_owned()].into(),
@@ -206,7 +206,7 @@ async fn contract(store: Arc<dyn MailStore>, n: Names) {
         .append(
             "INBOX",
             AppendRequest {
-                data: msg(3),
+                data: msg(3).into(),
                 ..Default::default()
             },
         )
@@ -229,7 +229,7 @@ async fn contract(store: Arc<dyn MailStore>, n: Names) {
         .append(
             "INBOX",
             AppendRequest {
-                data: msg(4),
+                data: msg(4).into(),
                 ..Default::default()
             },
         )
@@ -272,7 +272,7 @@ fn memory_quota_is_a_temporary_failure() {
         u.append(
             "INBOX",
             AppendRequest {
-                data: vec![b'a'; 60],
+                data: vec![b'a'; 60].into(),
                 ..Default::default()
             },
         )
@@ -282,7 +282,7 @@ fn memory_quota_is_a_temporary_failure() {
             .append(
                 "INBOX",
                 AppendRequest {
-                    data: vec![b'a'; 60],
+                    data: vec![b'a'; 60].into(),
                     ..Default::default()
                 },
             )
@@ -341,7 +341,7 @@ fn mbox_quota_is_a_temporary_failure() {
         u.append(
             "INBOX",
             AppendRequest {
-                data: vec![b'a'; 500],
+                data: vec![b'a'; 500].into(),
                 ..Default::default()
             },
         )
@@ -351,7 +351,7 @@ fn mbox_quota_is_a_temporary_failure() {
             .append(
                 "INBOX",
                 AppendRequest {
-                    data: vec![b'a'; 1_600],
+                    data: vec![b'a'; 1_600].into(),
                     ..Default::default()
                 },
             )
@@ -373,7 +373,7 @@ fn maildir_quota_is_a_temporary_failure_and_reported() {
     block_on(async {
         let u = store.open("bob").await.unwrap();
         let req = || AppendRequest {
-            data: vec![b'a'; 600],
+            data: vec![b'a'; 600].into(),
             ..Default::default()
         };
         u.append("INBOX", req()).await.unwrap();
@@ -385,4 +385,40 @@ fn maildir_quota_is_a_temporary_failure_and_reported() {
         assert_eq!(q.messages_limit, Some(10));
         assert_eq!((q.storage_used, q.messages_used), (600, 1));
     });
+}
+
+#[test]
+fn append_from_a_file_in_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool-file");
+    let body = b"Subject: from a file\n\nqueued\n".to_vec();
+    std::fs::write(&spool, &body).unwrap();
+    let stores: Vec<Arc<dyn MailStore>> = vec![
+        Arc::new(MemoryStore::new()),
+        Arc::new(MaildirStore::under(
+            dir.path().join("md"),
+            default_runtime(),
+        )),
+        Arc::new(MboxStore::classic(
+            dir.path().join("sp"),
+            dir.path().join("h"),
+            default_runtime(),
+        )),
+    ];
+    for store in stores {
+        block_on(async {
+            let u = store.open("carol").await.unwrap();
+            let req = AppendRequest {
+                data: MessageData::File(spool.clone()),
+                ..Default::default()
+            };
+            let r = u.append("INBOX", req).await.unwrap();
+            assert_eq!(read_all(&*u, "INBOX", r.uid).await, body);
+            let missing = AppendRequest {
+                data: MessageData::File(dir.path().join("nope")),
+                ..Default::default()
+            };
+            assert!(u.append("INBOX", missing).await.is_err());
+        });
+    }
 }

@@ -28,8 +28,9 @@ use md::{Delivery, Entry, Flags, FolderName, Maildir};
 use super::memory::rfc822_size;
 use super::{
     AppendRequest, AppendResult, Change, ChangeHub, CopyResult, DELIMITER, FlagOp, FlagSet, INBOX,
-    MailStore, MailboxInfo, MailboxSnapshot, MaildropLock, MaildropLocks, MessageBody, MessageMeta,
-    Quota, SpecialUse, StoreError, Subscription, SystemFlags, Uid, UserStore, is_inbox,
+    MailStore, MailboxInfo, MailboxSnapshot, MaildropLock, MaildropLocks, MessageBody, MessageData,
+    MessageMeta, Quota, SpecialUse, StoreError, Subscription, SystemFlags, Uid, UserStore,
+    is_inbox,
 };
 use crate::runtime::{SharedRuntime, unblock};
 
@@ -607,7 +608,17 @@ impl UserStore for MaildirUser {
                 if let Some(t) = request.internal_date {
                     how = how.with_mtime(t);
                 }
-                let entry = md.deliver_from(&request.data[..], &how)?;
+                let entry = match &request.data {
+                    MessageData::Bytes(b) => md.deliver_from(&b[..], &how)?,
+                    MessageData::File(path) => {
+                        let file = File::open(path).map_err(|e| md::Error::Io {
+                            op: "open",
+                            path: path.clone(),
+                            source: e,
+                        })?;
+                        md.deliver_from(file, &how)?
+                    }
+                };
                 let snap = md.sync_uids()?;
                 let uid = snap
                     .messages

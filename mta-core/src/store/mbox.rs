@@ -644,11 +644,13 @@ impl UserStore for MboxUser {
     ) -> Result<AppendResult, StoreError> {
         let mbox = self.mailbox(mailbox)?;
         let (paths, quota) = (self.paths.clone(), self.quota);
+        let max = self.options.max_message;
         let result = self
             .run(move || {
+                let data = request.data.into_bytes(max)?;
                 if let Some(limit) = quota {
                     let used = MboxUser::used(&paths);
-                    if used + request.data.len() as u64 > limit {
+                    if used + data.len() as u64 > limit {
                         return Err(StoreError::OverQuota(format!(
                             "{used} of {limit} octets used"
                         )));
@@ -656,7 +658,7 @@ impl UserStore for MboxUser {
                 }
                 let env = envelope(request.internal_date)?;
                 let meta = to_meta(&request.flags, true);
-                let uid = mbox.append(&env, &request.data, &meta).map_err(map_err)?;
+                let uid = mbox.append(&env, &data, &meta).map_err(map_err)?;
                 let uid = match uid {
                     Some(u) => u,
                     None => {

@@ -44,7 +44,7 @@ pub use memory::MemoryStore;
 pub use notify::{Change, ChangeHub, MaildropLock, MaildropLocks, QUEUE, Subscription};
 pub use types::{
     AppendRequest, AppendResult, CopyResult, FlagOp, FlagSet, MailboxInfo, MailboxSnapshot,
-    MessageMeta, Quota, SpecialUse, StoreError, SystemFlags, Uid, pop3_uidl,
+    MessageData, MessageMeta, Quota, SpecialUse, StoreError, SystemFlags, Uid, pop3_uidl,
 };
 
 /// The hierarchy delimiter of mailbox names.

@@ -173,11 +173,61 @@ pub struct MailboxInfo {
     pub special_use: Option<SpecialUse>,
 }
 
+/// Where the octets of a message to append are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageData {
+    /// In memory.
+    Bytes(Vec<u8>),
+    /// In a file (a queue's spool file, an IMAP APPEND literal spooled to disk): the Maildir
+    /// store streams it to disk without reading it into memory; the mbox store reads it whole
+    /// (bounded by `MailboxOptions::max_message`), as `mailhub-mbox` appends from a slice.
+    File(std::path::PathBuf),
+}
+
+impl Default for MessageData {
+    fn default() -> Self {
+        MessageData::Bytes(Vec::new())
+    }
+}
+
+impl From<Vec<u8>> for MessageData {
+    fn from(v: Vec<u8>) -> Self {
+        MessageData::Bytes(v)
+    }
+}
+
+impl From<&[u8]> for MessageData {
+    fn from(v: &[u8]) -> Self {
+        MessageData::Bytes(v.to_vec())
+    }
+}
+
+impl MessageData {
+    /// The octets in memory, reading a file (blocking) if need be, refusing more than `limit`.
+    pub(crate) fn into_bytes(self, limit: u64) -> Result<Vec<u8>, StoreError> {
+        match self {
+            MessageData::Bytes(b) => Ok(b),
+            MessageData::File(path) => {
+                let len = std::fs::metadata(&path)
+                    .map_err(|e| StoreError::Failed(format!("{}: {e}", path.display())))?
+                    .len();
+                if len > limit {
+                    return Err(StoreError::NotPossible(format!(
+                        "message of {len} octets is over the limit of {limit}"
+                    )));
+                }
+                std::fs::read(&path)
+                    .map_err(|e| StoreError::Temporary(format!("{}: {e}", path.display())))
+            }
+        }
+    }
+}
+
 /// A message to append.
 #[derive(Debug, Clone, Default)]
 pub struct AppendRequest {
     /// The message octets.
-    pub data: Vec<u8>,
+    pub data: MessageData,
     /// Its flags.
     pub flags: FlagSet,
     /// Its internal date; now when `None`.
