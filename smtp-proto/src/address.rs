@@ -52,26 +52,42 @@ fn validate_domain(s: &str) -> Result<(), PathError> {
     if s.len() > MAX_DOMAIN {
         return Err(PathError::DomainTooLong);
     }
-    if s.is_ascii() {
-        // The common case, byte by byte: letters, digits, inner hyphens, 63-octet labels.
-        for label in s.as_bytes().split(|&b| b == b'.') {
-            match (label.first(), label.last()) {
-                (Some(f), Some(l)) if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() => {}
-                (None, _) => return Err(PathError::Syntax("empty domain label")),
-                _ => return Err(PathError::Syntax("invalid character in domain")),
+    // The common case in one pass over the bytes; UTF-8 (U-labels) takes the slow path.
+    let mut label = 0;
+    let mut prev = b'.';
+    for &c in s.as_bytes() {
+        match c {
+            b'.' => {
+                if label == 0 {
+                    return Err(PathError::Syntax("empty domain label"));
+                }
+                if prev == b'-' {
+                    return Err(PathError::Syntax("invalid character in domain"));
+                }
+                label = 0;
             }
-            if label.len() > MAX_LABEL {
-                return Err(PathError::DomainTooLong);
+            b'-' if label == 0 => return Err(PathError::Syntax("invalid character in domain")),
+            b'-' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                label += 1;
+                if label > MAX_LABEL {
+                    return Err(PathError::DomainTooLong);
+                }
             }
-            if !label
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-            {
-                return Err(PathError::Syntax("invalid character in domain"));
-            }
+            0x80.. => return validate_utf8_domain(s),
+            _ => return Err(PathError::Syntax("invalid character in domain")),
         }
-        return Ok(());
+        prev = c;
     }
+    if label == 0 {
+        return Err(PathError::Syntax("empty domain label"));
+    }
+    if prev == b'-' {
+        return Err(PathError::Syntax("invalid character in domain"));
+    }
+    Ok(())
+}
+
+fn validate_utf8_domain(s: &str) -> Result<(), PathError> {
     for label in s.split('.') {
         if label.is_empty() {
             return Err(PathError::Syntax("empty domain label"));
@@ -547,7 +563,10 @@ impl Cursor<'_> {
                     Some(_) => return Err(PathError::Syntax("invalid character in quoted string")),
                 }
             }
-            text
+            if self.pos - start > MAX_LOCAL {
+                return Err(PathError::LocalPartTooLong);
+            }
+            LocalPart::new(text)?
         } else {
             let bytes = self.s.as_bytes();
             while let Some(&b) = bytes.get(self.pos) {
@@ -564,15 +583,23 @@ impl Cursor<'_> {
                 }
             }
             let text = &self.s[start..self.pos];
-            if text.is_empty() || text.split('.').any(str::is_empty) {
+            let b = text.as_bytes();
+            if b.is_empty()
+                || b[0] == b'.'
+                || b[b.len() - 1] == b'.'
+                || memchr::memmem::find(b, b"..").is_some()
+            {
                 return Err(PathError::Syntax("invalid local part"));
             }
-            text.to_owned()
+            if text.len() > MAX_LOCAL {
+                return Err(PathError::LocalPartTooLong);
+            }
+            // Already checked as a Dot-string of atext: its written form is itself.
+            LocalPart(text.to_owned())
         };
         if self.pos - start > MAX_LOCAL {
             return Err(PathError::LocalPartTooLong);
         }
-        let local = LocalPart::new(local)?;
         if !self.eat('@') {
             return Err(PathError::Syntax("missing @ in mailbox"));
         }
