@@ -20,6 +20,19 @@
 //! [`Keywords::parse`], [`quota::MaildirSize::parse`], [`MessageName::parse`]); they are
 //! fuzzed in `fuzz/fuzz_targets/maildir_*.rs`.
 //!
+//! ```
+//! use mailhub_maildir::{Flags, FolderName, Store};
+//! # let dir = tempfile::tempdir()?;
+//! let store = Store::create(dir.path().join("Maildir"))?;
+//! let delivered = store.inbox().deliver(b"Subject: hi\n\nhello\n")?; // into new/
+//! let seen = store.inbox().set_flags(&delivered, Flags::SEEN)?; // cur/<base>:2,S
+//! let view = store.inbox().sync_uids()?; // UIDs shared with Dovecot
+//! assert_eq!((view.messages[0].uid, &view.messages[0].entry), (1, &seen));
+//! let archive = store.create_folder(&FolderName::new("Archive/2026", '/')?)?; // .Archive.2026
+//! store.inbox().move_to(&seen, &archive)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Errors say whether they are temporary ([`Error::is_temporary`]): a full disk, a quota or a
 //! lock held too long is a 4xx for an MDA, and in every such case nothing was left behind.
 
