@@ -12,8 +12,9 @@
 //! which never loses a message.
 //!
 //! Costs: a select reads the whole file (mbox has no index) and, to report RFC 822 sizes,
-//! each message once (then cached by file, inode and offset in the user handle). A message is
-//! streamed from a private temporary copy, so the mbox read lock is not held while a slow
+//! each message once (then cached by file, inode and offset in the user handle); reading a
+//! message uses the entries of the last select and scans again only when the file was
+//! rewritten since. A message is streamed from a private temporary copy, so the mbox read lock is not held while a slow
 //! client reads. Quota is a configured limit on the total size of the user's mbox files
 //! ([`MboxStore::with_quota`]).
 
@@ -148,6 +149,7 @@ impl MailStore for MboxStore {
             hub: self.hub.clone(),
             locks: self.locks.clone(),
             sizes: Arc::new(Mutex::new(HashMap::new())),
+            entries: Arc::new(Mutex::new(HashMap::new())),
         }))
     }
 }
@@ -169,6 +171,21 @@ fn io_err(e: io::Error) -> StoreError {
 /// RFC 822 sizes by (device, inode, offset of the `From ` line).
 type SizeCache = Arc<Mutex<HashMap<(u64, u64, u64), u64>>>;
 
+/// The entries of each mailbox at its last select.
+type EntryCache = Arc<Mutex<HashMap<String, Arc<Vec<mb::Entry>>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn cache_key(mailbox: &str) -> String {
+    if is_inbox(mailbox) {
+        INBOX.to_owned()
+    } else {
+        mailbox.to_owned()
+    }
+}
+
 struct MboxUser {
     user: String,
     paths: MboxPaths,
@@ -178,6 +195,7 @@ struct MboxUser {
     hub: Arc<ChangeHub>,
     locks: Arc<MaildropLocks>,
     sizes: SizeCache,
+    entries: EntryCache,
 }
 
 /// The checked relative path of a mailbox name below the mail directory.
@@ -203,6 +221,10 @@ impl MboxUser {
         } else {
             Ok(self.paths.dir.join(relative(name)?))
         }
+    }
+
+    fn entry_cache(&self, mailbox: &str) -> Option<Arc<Vec<mb::Entry>>> {
+        lock(&self.entries).get(&cache_key(mailbox)).cloned()
     }
 
     fn mailbox(&self, name: &str) -> Result<Mailbox, StoreError> {
@@ -595,9 +617,13 @@ impl UserStore for MboxUser {
         } else {
             mailbox.to_owned()
         };
-        let sizes = self.sizes.clone();
-        self.run(move || scan(&mbox, name, &sizes).map(|(s, _)| s))
-            .await
+        let (sizes, cache) = (self.sizes.clone(), self.entries.clone());
+        self.run(move || {
+            let (snap, entries) = scan(&mbox, name.clone(), &sizes)?;
+            lock(&cache).insert(name, Arc::new(entries));
+            Ok(snap)
+        })
+        .await
     }
 
     async fn open_message(
@@ -606,16 +632,31 @@ impl UserStore for MboxUser {
         uid: Uid,
     ) -> Result<Box<dyn MessageBody>, StoreError> {
         let mbox = self.mailbox(mailbox)?;
-        let (name, sizes) = (mailbox.to_owned(), self.sizes.clone());
+        let key = cache_key(mailbox);
+        let cached = self.entry_cache(&key);
+        let (sizes, cache) = (self.sizes.clone(), self.entries.clone());
         let (file, len) = self
             .run(move || {
-                // Retry once if a rewrite replaced the file between scan and copy.
-                for _ in 0..2 {
-                    let (_, entries) = scan(&mbox, name.clone(), &sizes)?;
-                    let entry = entries
-                        .iter()
-                        .find(|e| e.uid == Some(uid))
-                        .ok_or(StoreError::NoSuchMessage(uid))?;
+                // The entries of the last select locate the message without reading the
+                // file again; a UID they lack or a rewrite since (Stale) calls for a scan.
+                let mut list = cached;
+                for _ in 0..3 {
+                    let fresh = list.is_none();
+                    let entries = match list.take() {
+                        Some(l) => l,
+                        None => {
+                            let (_, e) = scan(&mbox, key.clone(), &sizes)?;
+                            let e = Arc::new(e);
+                            lock(&cache).insert(key.clone(), e.clone());
+                            e
+                        }
+                    };
+                    let Some(entry) = entries.iter().find(|e| e.uid == Some(uid)) else {
+                        if fresh {
+                            return Err(StoreError::NoSuchMessage(uid));
+                        }
+                        continue;
+                    };
                     let mut file = temp_file().map_err(io_err)?;
                     match mbox.copy_to(entry, &mut file) {
                         Ok(len) => {
