@@ -12,7 +12,23 @@
 //! [`DefaultRuntime`] needs no set-up: blocking work goes to the `blocking` crate's thread
 //! pool (threads made on demand, up to 500, idle ones retire after a second) and timers to
 //! `futures-timer` (one helper thread for all timers). A tokio server can use it as it is, or
-//! implement the trait with `tokio::task::spawn_blocking` and `tokio::time::sleep`.
+//! implement the trait with `tokio::task::spawn_blocking` and `tokio::time::sleep`:
+//!
+//! ```
+//! use std::time::Duration;
+//! use mailhub_mta_core::runtime::{BlockingJob, BoxFuture, Runtime};
+//!
+//! struct Tokio(tokio::runtime::Handle);
+//!
+//! impl Runtime for Tokio {
+//!     fn spawn_blocking(&self, job: BlockingJob) {
+//!         drop(self.0.spawn_blocking(job));
+//!     }
+//!     fn sleep(&self, duration: Duration) -> BoxFuture<()> {
+//!         Box::pin(tokio::time::sleep(duration))
+//!     }
+//! }
+//! ```
 
 use std::future::Future;
 use std::pin::Pin;
