@@ -95,8 +95,9 @@ impl Maildir {
 
     /// Brings `dovecot-uidlist` up to date with the directory and returns the IMAP view:
     /// under the uid list lock, lists `new/` and `cur/`, keeps the UIDs of known messages
-    /// (matched by base name), drops expunged ones, gives new ones the next UIDs in file name
-    /// order (delivery time order for names made by this crate and Dovecot), and gives a new
+    /// (matched by base name), drops expunged ones, gives new ones the next UIDs in delivery
+    /// order (the seconds and microseconds that start names made by this crate, Dovecot and
+    /// other modern delivery agents, compared as numbers), and gives a new
     /// mod-sequence to every message whose name changed. The file is rewritten only if
     /// something changed.
     pub fn sync_uids(&self) -> Result<UidSnapshot, Error> {
@@ -158,7 +159,7 @@ impl Maildir {
             .zip(taken)
             .filter_map(|(e, taken)| if taken { None } else { e })
             .collect();
-        fresh.sort_by(|a, b| a.base().cmp(b.base()));
+        fresh.sort_by(|a, b| delivery_order(a.base(), b.base()));
         for entry in fresh {
             if list.next_uid == u32::MAX {
                 // UIDs exhausted: RFC 3501 §2.3.1.1 asks for a new UIDVALIDITY. Leave the
@@ -278,6 +279,21 @@ impl Hasher for NameHasher {
     }
 }
 
+/// Orders new messages by delivery time for UID assignment: seconds, then the `M`
+/// microseconds, compared as numbers (`M99` before `M100`, which a string comparison gets
+/// wrong), then the whole name.
+fn delivery_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn key(s: &str) -> (u64, u64) {
+        let (secs, rest) = s.split_once('.').unwrap_or((s, ""));
+        let usecs = rest
+            .strip_prefix('M')
+            .map(|r| r.bytes().take_while(u8::is_ascii_digit).count())
+            .and_then(|n| rest[1..1 + n].parse().ok());
+        (secs.parse().unwrap_or(u64::MAX), usecs.unwrap_or(0))
+    }
+    key(a).cmp(&key(b)).then_with(|| a.cmp(b))
+}
+
 fn name_hash(s: &str) -> u64 {
     let mut h = NameHasher::default();
     h.write(s.as_bytes());
@@ -372,6 +388,26 @@ mod tests {
             modseq: None,
             extensions: Vec::new(),
         }
+    }
+
+    #[test]
+    fn new_messages_sort_by_delivery_time() {
+        let mut names = vec![
+            "1700000001.M5P1.h",
+            "1700000000.M100P1.h",
+            "1700000000.M99P1.h",
+            "x",
+        ];
+        names.sort_by(|a, b| delivery_order(a, b));
+        assert_eq!(
+            names,
+            vec![
+                "1700000000.M99P1.h",
+                "1700000000.M100P1.h",
+                "1700000001.M5P1.h",
+                "x"
+            ]
+        );
     }
 
     #[test]
