@@ -235,3 +235,38 @@ fn decisions_are_checked() {
     s.accept().unwrap();
     assert_eq!(s.poll_event(), None);
 }
+
+#[test]
+fn lenient_and_strict_hello_names() {
+    let (_, seen) = transcript(
+        ServerOptions::new("mx.example"),
+        "S: 220 mx.example ESMTP Service ready
+         C: EHLO my_pc
+         S: 250 mx.example Hello
+         C: HELO _gateway
+         S: 250 mx.example
+         C: EHLO
+         S: 501 Syntax error in parameters
+         C: EHLO a.example
+         S: 250 mx.example Hello",
+        |_| None,
+    );
+    let hosts: Vec<Option<String>> = seen
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Hello { host, .. } => Some(host.as_ref().map(|h| h.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hosts, vec![None, None, Some("a.example".to_owned())]);
+    let mut strict = ServerOptions::new("mx.example");
+    strict.quirk_lenient_hello = false;
+    transcript(
+        strict,
+        "S: 220 mx.example ESMTP Service ready
+         C: EHLO my_pc
+         S: 501 Syntax error in parameters",
+        |_| None,
+    );
+}

@@ -181,6 +181,9 @@ impl Server {
     pub(super) fn on_line(&mut self, line: &[u8]) {
         let cmd = match Command::parse(line) {
             Ok(c) => c,
+            Err(_) if let Some(kind) = self.lenient_hello(line) => {
+                return self.on_hello(None, kind);
+            }
             Err(e) => {
                 let r = e.reply();
                 self.send(r);
@@ -205,9 +208,9 @@ impl Server {
             return;
         }
         match cmd {
-            Command::Helo(host) => self.on_hello(host, HeloKind::Helo),
-            Command::Ehlo(host) => self.on_hello(host, HeloKind::Ehlo),
-            Command::Lhlo(host) => self.on_hello(host, HeloKind::Lhlo),
+            Command::Helo(host) => self.on_hello(Some(host), HeloKind::Helo),
+            Command::Ehlo(host) => self.on_hello(Some(host), HeloKind::Ehlo),
+            Command::Lhlo(host) => self.on_hello(Some(host), HeloKind::Lhlo),
             Command::Mail { from, params } => {
                 if self.hello.is_none() {
                     return self.error(503, st(5, 5, 1), "Send HELO/EHLO first");
@@ -304,13 +307,35 @@ impl Server {
         }
     }
 
-    fn on_hello(&mut self, host: crate::Host, kind: HeloKind) {
+    fn on_hello(&mut self, host: Option<crate::Host>, kind: HeloKind) {
         if self.opts.lmtp != (kind == HeloKind::Lhlo) {
             return self.error(500, st(5, 5, 1), "Command unrecognized");
         }
         self.reset_transaction();
         self.hello = None;
         self.decision(Pending::Hello(kind), Event::Hello { host, kind });
+    }
+
+    /// `quirk_lenient_hello`: a HELO/EHLO/LHLO whose argument is one printable word but not a
+    /// domain or address literal (`EHLO my_pc`, `HELO _gateway`).
+    fn lenient_hello(&self, line: &[u8]) -> Option<HeloKind> {
+        if !self.opts.quirk_lenient_hello || self.phase == Phase::Refused {
+            return None;
+        }
+        let line = std::str::from_utf8(line).ok()?.trim_end_matches(' ');
+        let (verb, arg) = line.split_once(' ')?;
+        let kind = match verb.to_ascii_uppercase().as_str() {
+            "HELO" => HeloKind::Helo,
+            "EHLO" => HeloKind::Ehlo,
+            "LHLO" => HeloKind::Lhlo,
+            _ => return None,
+        };
+        let word = !arg.is_empty()
+            && arg.len() <= 255
+            && arg
+                .chars()
+                .all(|c| c.is_alphanumeric() || c.is_ascii_graphic());
+        word.then_some(kind)
     }
 
     fn quit(&mut self) {

@@ -29,8 +29,10 @@ pub enum Event {
     /// *Decision*: HELO, EHLO or LHLO. `accept()` replies 250 (with the extension list for
     /// EHLO/LHLO).
     Hello {
-        /// The client's claimed name.
-        host: Host,
+        /// The client's claimed name; `None` only under
+        /// [`super::ServerOptions::quirk_lenient_hello`], for a name that is neither a domain
+        /// nor an address literal.
+        host: Option<Host>,
         /// Which command.
         kind: HeloKind,
     },

@@ -139,6 +139,12 @@ pub struct ServerOptions {
     /// Accept a command line ended by a bare LF. Off by default: only interactive testers
     /// (netcat without `-C`) need it, and it weakens the CRLF-only framing.
     pub quirk_bare_lf_commands: bool,
+    /// Accept HELO/EHLO/LHLO with a name that is not a valid domain or address literal
+    /// (`EHLO my_pc` from Windows hosts with an underscore in their name, `HELO _gateway`
+    /// from embedded devices) and report it with `host: None`. On by default: such clients are
+    /// common, RFC 5321 §4.1.4 already forbids refusing mail because the name fails
+    /// verification, and the quirk changes no framing.
+    pub quirk_lenient_hello: bool,
 }
 
 impl ServerOptions {
@@ -159,6 +165,7 @@ impl ServerOptions {
             vrfy: false,
             expn: false,
             quirk_bare_lf_commands: false,
+            quirk_lenient_hello: true,
         }
     }
 }
