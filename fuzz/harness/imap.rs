@@ -10,7 +10,8 @@
 //! - [`command_roundtrip`] / [`response_roundtrip`]: the whole input is one unit given to the
 //!   parser directly, with the same round-trip check.
 
-use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side};
+use mailhub_imap_proto::command::parse_streamed_append;
+use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side, StreamedLiteral};
 use mailhub_imap_proto::{Command, CommandBody, MailboxName, Response};
 
 fn limits() -> Limits {
@@ -22,9 +23,10 @@ fn limits() -> Limits {
         .with_max_depth(16)
 }
 
-/// Frames `bytes` for `side`; returns the complete units. Checks the framer's own invariants:
-/// nothing it holds grows past its limits, chunks of a streamed literal add up to its length.
-fn frame(side: Side, data: &[u8]) -> Vec<Vec<u8>> {
+/// Frames `bytes` for `side`; returns the complete units with their streamed literals. Checks
+/// the framer's own invariants: nothing it holds grows past its limits, chunks of a streamed
+/// literal add up to its length.
+fn frame(side: Side, data: &[u8]) -> Vec<(Vec<u8>, Vec<StreamedLiteral>)> {
     let Some((&ctl, bytes)) = data.split_first() else {
         return Vec::new();
     };
@@ -64,7 +66,7 @@ fn frame(side: Side, data: &[u8]) -> Vec<Vec<u8>> {
                 FrameEvent::Unit(u) => {
                     assert!(streaming.is_none(), "unit inside a literal");
                     assert!(u.len() <= limits.max_unit_size + limits.max_line_length);
-                    units.push(u);
+                    units.push((u, f.last_unit_streamed().to_vec()));
                 }
                 FrameEvent::Error { .. } => {}
             }
@@ -122,14 +124,25 @@ pub fn response_roundtrip(unit: &[u8]) {
 
 /// A client's byte stream as a server reads it.
 pub fn command(data: &[u8]) {
-    for u in frame(Side::Server, data) {
-        command_roundtrip(&u);
+    for (u, streamed) in frame(Side::Server, data) {
+        if streamed.is_empty() {
+            command_roundtrip(&u);
+        } else {
+            let _ = parse_streamed_append(&u);
+            if let Ok(c) = Command::parse_streamed(&u, &streamed) {
+                assert_eq!(Command::parse(&c.to_bytes()).as_ref(), Ok(&c));
+            }
+        }
     }
 }
 
 /// A server's byte stream as a client reads it.
 pub fn response(data: &[u8]) {
-    for u in frame(Side::Client, data) {
-        response_roundtrip(&u);
+    for (u, streamed) in frame(Side::Client, data) {
+        if streamed.is_empty() {
+            response_roundtrip(&u);
+        } else if let Ok(r) = Response::parse_streamed(&u, &streamed) {
+            assert_eq!(Response::parse(&r.to_bytes()).as_ref(), Ok(&r));
+        }
     }
 }

@@ -71,14 +71,6 @@ pub enum ParseError {
         /// The limit that was exceeded.
         limit: usize,
     },
-    /// Bytes were left after a complete command or response.
-    #[error("{extra} unexpected octets after the end")]
-    Trailing {
-        /// The tag, when the line started with a valid one.
-        tag: Option<Tag>,
-        /// How many octets were left.
-        extra: usize,
-    },
 }
 
 impl ParseError {
@@ -87,9 +79,7 @@ impl ParseError {
     #[must_use]
     pub fn tag(&self) -> Option<&Tag> {
         match self {
-            Self::Syntax { tag, .. } | Self::TooDeep { tag, .. } | Self::Trailing { tag, .. } => {
-                tag.as_ref()
-            }
+            Self::Syntax { tag, .. } | Self::TooDeep { tag, .. } => tag.as_ref(),
             Self::UnknownCommand { tag, .. } => Some(tag),
         }
     }

@@ -175,6 +175,19 @@ pub struct Framer {
     state: State,
     /// Discarding the rest of the current unit; `Some(report)` says what to report at its end.
     skipping: Option<Option<(Option<Tag>, FrameError)>>,
+    /// Streamed literals of the unit being read, then of the last unit emitted.
+    streamed: Vec<StreamedLiteral>,
+    last_streamed: Vec<StreamedLiteral>,
+}
+
+/// Where a streamed literal sat in a unit: its header ends at `offset` (just after the CRLF)
+/// and its `length` octets, which came out as chunks, are not in the unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamedLiteral {
+    /// Offset in the unit just after the literal header's CRLF.
+    pub offset: usize,
+    /// The literal's length.
+    pub length: u64,
 }
 
 /// The tag at the start of `b`, when it is a valid one followed by a space.
@@ -225,6 +238,8 @@ impl Framer {
             unit: Vec::new(),
             state: State::Line,
             skipping: None,
+            streamed: Vec::new(),
+            last_streamed: Vec::new(),
         }
     }
 
@@ -248,6 +263,14 @@ impl Framer {
         &self.unit
     }
 
+    /// The streamed literals of the last [`FrameEvent::Unit`]: pass them to
+    /// [`crate::Response::parse_streamed`] or [`crate::Command::parse_streamed`] to parse a
+    /// unit whose literal octets went out as chunks.
+    #[must_use]
+    pub fn last_unit_streamed(&self) -> &[StreamedLiteral] {
+        &self.last_streamed
+    }
+
     /// Octets received but not yet framed.
     #[must_use]
     pub fn buffered(&self) -> usize {
@@ -268,6 +291,7 @@ impl Framer {
         self.pos = 0;
         self.scanned = 0;
         self.unit.clear();
+        self.streamed.clear();
         self.state = State::Line;
         self.skipping = None;
         rest
@@ -329,6 +353,10 @@ impl Framer {
             remaining: length,
             sink: Sink::Stream,
         };
+        self.streamed.push(StreamedLiteral {
+            offset: self.unit.len(),
+            length,
+        });
         Ok(())
     }
 
@@ -340,6 +368,7 @@ impl Framer {
             return;
         };
         self.unit.clear();
+        self.streamed.clear();
         if self.peer_waits(mode) {
             self.state = State::Line;
         } else {
@@ -364,6 +393,7 @@ impl Framer {
     /// Ends a unit that was being skipped; yields its report, if any.
     fn end_skip(&mut self) -> Option<FrameEvent> {
         self.unit.clear();
+        self.streamed.clear();
         let report = self.skipping.take().flatten()?;
         Some(FrameEvent::Error {
             tag: report.0,
@@ -378,6 +408,7 @@ impl Framer {
             &self.unit
         });
         self.unit.clear();
+        self.streamed.clear();
         self.skipping = Some(Some((tag, error)));
     }
 
@@ -509,9 +540,41 @@ impl Framer {
                     needs_continuation: self.peer_waits(mode),
                 })
             }
-            _ => Some(FrameEvent::Unit(std::mem::take(&mut self.unit))),
+            _ => {
+                self.last_streamed = std::mem::take(&mut self.streamed);
+                Some(FrameEvent::Unit(std::mem::take(&mut self.unit)))
+            }
         }
     }
+}
+
+/// `unit` with every streamed literal's length rewritten to 0, so that the parser reads the
+/// literals as empty instead of looking for octets that are not there. Offsets that do not
+/// follow a literal header are left alone (the parse then fails).
+pub(crate) fn zero_streamed(unit: &[u8], streamed: &[StreamedLiteral]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(unit.len());
+    let mut last = 0;
+    for s in streamed {
+        let Some(head) = unit.get(last..s.offset) else {
+            break;
+        };
+        let Some(body) = head.strip_suffix(b"}\r\n") else {
+            break;
+        };
+        let Some(open) = memchr::memrchr(b'{', body) else {
+            break;
+        };
+        let digits = body[open + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        out.extend_from_slice(&head[..=open]);
+        out.push(b'0');
+        out.extend_from_slice(&head[open + 1 + digits..]);
+        last = s.offset;
+    }
+    out.extend_from_slice(&unit[last..]);
+    out
 }
 
 #[cfg(test)]

@@ -15,9 +15,11 @@
 //! 4. write answers with [`Response::to_bytes`] or [`Command::encode`] (which splits at
 //!    synchronising literals so a client can wait for the continuation).
 //!
-//! An APPEND's message need not sit in memory: [`command::parse_streamed_append`] reads the
-//! command from [`framing::Framer::unit_so_far`] when its literal is announced, and the
-//! message streams. After STARTTLS or COMPRESS, [`framing::Framer::take_buffered`] hands back
+//! Bulk data need not sit in memory: [`command::parse_streamed_append`] reads an APPEND from
+//! [`framing::Framer::unit_so_far`] when its literal is announced, and the message streams; a
+//! client streams a large FETCH body and parses the rest of the response with
+//! [`Response::parse_streamed`]; a server writes one with
+//! [`response::fetch_literal_head`] and then the body's chunks. After STARTTLS or COMPRESS, [`framing::Framer::take_buffered`] hands back
 //! what arrived with the command so that it is dropped or decompressed, never framed.
 //!
 //! Values are typed and validated at construction ([`Tag`], [`MailboxName`],

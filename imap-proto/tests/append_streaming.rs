@@ -1,6 +1,8 @@
-//! A server-side APPEND with the framer: the literal is announced before its octets, the
-//! command so far says it is an APPEND (mailbox, flags, size), the message streams as chunks
-//! and never enters the unit; a literal over the limit is refused without being read.
+//! Streaming bulk data through the framer. Server side: an APPEND's literal is announced
+//! before its octets, the command so far says it is an APPEND (mailbox, flags, size), the
+//! message streams as chunks and never enters the unit; a literal over the limit is refused
+//! without being read. Client side: a large FETCH body streams and the rest of the response
+//! still parses.
 
 use mailhub_imap_proto::command::parse_streamed_append;
 use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side};
@@ -76,4 +78,47 @@ fn multiappend_streams_each_message_and_refuses_too_big() {
         Command::parse(&units[1]).unwrap().body,
         CommandBody::Noop
     ));
+}
+
+#[test]
+fn client_streams_a_large_fetch_body_and_parses_the_rest() {
+    use mailhub_imap_proto::Response;
+    use mailhub_imap_proto::response::{Data, MessageData};
+
+    let body = vec![b'x'; 200_000];
+    let mut input = format!("* 3 FETCH (UID 9 BODY[] {{{}}}\r\n", body.len()).into_bytes();
+    input.extend_from_slice(&body);
+    input.extend_from_slice(b" BODY[HEADER] {4}\r\nab\r\n FLAGS (\\Seen))\r\n* 4 EXISTS\r\n");
+    let mut f = Framer::new(Side::Client, Limits::client().with_max_unit_size(1024));
+    let mut got = 0;
+    let mut parsed = Vec::new();
+    for chunk in input.chunks(4096) {
+        f.handle_input(chunk);
+        while let Some(e) = f.poll_event() {
+            match e {
+                // Stream the big one, keep the small one in the unit.
+                FrameEvent::LiteralAnnounced { length, .. } if length > 100 => {
+                    f.stream_literal().unwrap()
+                }
+                FrameEvent::LiteralAnnounced { .. } => f.accept_literal().unwrap(),
+                FrameEvent::LiteralChunk { data, .. } => got += data.len(),
+                FrameEvent::Unit(u) => {
+                    parsed.push(Response::parse_streamed(&u, f.last_unit_streamed()).unwrap());
+                }
+                FrameEvent::Error { error, .. } => panic!("{error}"),
+            }
+        }
+    }
+    assert_eq!(got, body.len());
+    let Response::Data(Data::Fetch { items, .. }) = &parsed[0] else {
+        panic!()
+    };
+    assert!(
+        matches!(&items[1], MessageData::BodySection { data, .. } if data.as_bytes() == Some(&b""[..]))
+    );
+    assert!(
+        matches!(&items[2], MessageData::BodySection { data, .. } if data.as_bytes() == Some(&b"ab\r\n"[..]))
+    );
+    assert!(matches!(items[3], MessageData::Flags(_)));
+    assert!(matches!(parsed[1], Response::Data(Data::Exists(4))));
 }

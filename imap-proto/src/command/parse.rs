@@ -642,6 +642,20 @@ impl Command {
         Self::parse_with_limits(input, &Limits::server())
     }
 
+    /// Parses a unit whose literals were (partly) streamed: `streamed` is
+    /// [`crate::framing::Framer::last_unit_streamed`]. Each streamed literal comes out as an
+    /// empty literal; see also [`crate::command::parse_streamed_append`], which reads an
+    /// APPEND before its message arrives.
+    ///
+    /// # Errors
+    /// [`ParseError`] with the tag when one could be read.
+    pub fn parse_streamed(
+        unit: &[u8],
+        streamed: &[crate::framing::StreamedLiteral],
+    ) -> Result<Self, ParseError> {
+        Self::parse(&crate::framing::zero_streamed(unit, streamed))
+    }
+
     /// Parses one command unit with `limits.max_depth` as the nesting limit.
     ///
     /// # Errors

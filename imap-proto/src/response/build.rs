@@ -43,7 +43,7 @@ impl Status {
         let text = match e {
             ParseError::UnknownCommand { .. } => "Unknown command",
             ParseError::TooDeep { .. } => "Nesting too deep",
-            ParseError::Syntax { .. } | ParseError::Trailing { .. } => "Syntax error",
+            ParseError::Syntax { .. } => "Syntax error",
         };
         Self::bad(e.tag().cloned(), None, text)
     }

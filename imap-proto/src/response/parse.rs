@@ -484,6 +484,20 @@ impl Response {
         Self::parse_with_limits(input, &Limits::client())
     }
 
+    /// Parses a unit whose literals were (partly) streamed: `streamed` is
+    /// [`crate::framing::Framer::last_unit_streamed`]. Each streamed literal comes out as an
+    /// empty literal (its octets went to the caller as chunks); everything else as
+    /// [`Response::parse`] gives it.
+    ///
+    /// # Errors
+    /// [`ParseError`] when the unit does not follow the grammar.
+    pub fn parse_streamed(
+        unit: &[u8],
+        streamed: &[crate::framing::StreamedLiteral],
+    ) -> Result<Self, ParseError> {
+        Self::parse(&crate::framing::zero_streamed(unit, streamed))
+    }
+
     /// Parses one response unit with `limits.max_depth` as the nesting limit.
     ///
     /// # Errors
