@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-use super::{Event, HeloKind, Pending, Phase, Server, Transaction, st};
+use super::{Event, HelloName, HeloKind, Pending, Phase, Server, Transaction, st};
 use crate::address::ReversePath;
 use crate::command::Command;
 use crate::error::UsageError;
@@ -181,8 +181,8 @@ impl Server {
     pub(super) fn on_line(&mut self, line: &[u8]) {
         let cmd = match Command::parse(line) {
             Ok(c) => c,
-            Err(_) if let Some(kind) = self.lenient_hello(line) => {
-                return self.on_hello(None, kind);
+            Err(_) if let Some((kind, name)) = self.lenient_hello(line) => {
+                return self.on_hello(HelloName::Other(name), kind);
             }
             Err(e) => {
                 let r = e.reply();
@@ -208,9 +208,9 @@ impl Server {
             return;
         }
         match cmd {
-            Command::Helo(host) => self.on_hello(Some(host), HeloKind::Helo),
-            Command::Ehlo(host) => self.on_hello(Some(host), HeloKind::Ehlo),
-            Command::Lhlo(host) => self.on_hello(Some(host), HeloKind::Lhlo),
+            Command::Helo(host) => self.on_hello(HelloName::Host(host), HeloKind::Helo),
+            Command::Ehlo(host) => self.on_hello(HelloName::Host(host), HeloKind::Ehlo),
+            Command::Lhlo(host) => self.on_hello(HelloName::Host(host), HeloKind::Lhlo),
             Command::Mail { from, params } => {
                 if self.hello.is_none() {
                     return self.error(503, st(5, 5, 1), "Send HELO/EHLO first");
@@ -307,7 +307,7 @@ impl Server {
         }
     }
 
-    fn on_hello(&mut self, host: Option<crate::Host>, kind: HeloKind) {
+    fn on_hello(&mut self, host: HelloName, kind: HeloKind) {
         if self.opts.lmtp != (kind == HeloKind::Lhlo) {
             return self.error(500, st(5, 5, 1), "Command unrecognized");
         }
@@ -318,7 +318,7 @@ impl Server {
 
     /// `quirk_lenient_hello`: a HELO/EHLO/LHLO whose argument is one printable word but not a
     /// domain or address literal (`EHLO my_pc`, `HELO _gateway`).
-    fn lenient_hello(&self, line: &[u8]) -> Option<HeloKind> {
+    fn lenient_hello(&self, line: &[u8]) -> Option<(HeloKind, String)> {
         if !self.opts.quirk_lenient_hello || self.phase == Phase::Refused {
             return None;
         }
@@ -335,7 +335,7 @@ impl Server {
             && arg
                 .chars()
                 .all(|c| c.is_alphanumeric() || c.is_ascii_graphic());
-        word.then_some(kind)
+        word.then(|| (kind, arg.to_owned()))
     }
 
     fn quit(&mut self) {

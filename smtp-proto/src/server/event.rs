@@ -16,6 +16,25 @@ pub enum HeloKind {
     Lhlo,
 }
 
+/// The argument of HELO, EHLO or LHLO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelloName {
+    /// A domain or address literal, as RFC 5321 §4.1.1.1 asks.
+    Host(Host),
+    /// Anything else, accepted under [`super::ServerOptions::quirk_lenient_hello`]: one
+    /// printable word, kept for logs and `Received:` headers.
+    Other(String),
+}
+
+impl std::fmt::Display for HelloName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HelloName::Host(h) => h.fmt(f),
+            HelloName::Other(s) => f.write_str(s),
+        }
+    }
+}
+
 /// One thing the server engine has to say. Events marked *decision* wait for an answer
 /// (`accept`, `accept_with`, `reject`, or the AUTH and LMTP methods) before the engine reads
 /// further; the others are news.
@@ -29,10 +48,8 @@ pub enum Event {
     /// *Decision*: HELO, EHLO or LHLO. `accept()` replies 250 (with the extension list for
     /// EHLO/LHLO).
     Hello {
-        /// The client's claimed name; `None` only under
-        /// [`super::ServerOptions::quirk_lenient_hello`], for a name that is neither a domain
-        /// nor an address literal.
-        host: Option<Host>,
+        /// The client's claimed name.
+        host: HelloName,
         /// Which command.
         kind: HeloKind,
     },

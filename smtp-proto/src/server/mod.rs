@@ -19,7 +19,7 @@ use crate::params::{Body, MailParams};
 
 use crate::reply::{EnhancedStatus, Reply};
 
-pub use event::{Event, HeloKind};
+pub use event::{Event, HelloName, HeloKind};
 pub use options::{Extensions, Limits, ServerOptions, Timeouts};
 
 /// What the engine is doing with input.

@@ -141,7 +141,7 @@ pub struct ServerOptions {
     pub quirk_bare_lf_commands: bool,
     /// Accept HELO/EHLO/LHLO with a name that is not a valid domain or address literal
     /// (`EHLO my_pc` from Windows hosts with an underscore in their name, `HELO _gateway`
-    /// from embedded devices) and report it with `host: None`. On by default: such clients are
+    /// from embedded devices) and report it as [`super::HelloName::Other`]. On by default: such clients are
     /// common, RFC 5321 §4.1.4 already forbids refusing mail because the name fails
     /// verification, and the quirk changes no framing.
     pub quirk_lenient_hello: bool,
