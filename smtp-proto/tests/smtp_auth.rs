@@ -189,3 +189,34 @@ fn cancel_bad_base64_failure_and_unknown_mechanism() {
     );
     let _ = reply(250, "unused");
 }
+
+#[test]
+fn a_long_initial_response_fits_the_auth_line_limit() {
+    use base64::Engine as _;
+    let token = vec![b'x'; 6000];
+    let ir = base64::engine::general_purpose::STANDARD.encode(&token);
+    let mut got = 0;
+    transcript(
+        example_com(&["XOAUTH2"]),
+        &format!(
+            "S: 220 smtp.example.com ESMTP Service ready
+             C: EHLO client.example.com
+             S: 250-smtp.example.com Hello
+             S: 250-ENHANCEDSTATUSCODES
+             S: 250-STARTTLS
+             S: 250 AUTH XOAUTH2
+             C: AUTH XOAUTH2 {ir}
+             S: 235 2.7.0 Authentication successful
+             C: NOOP {}
+             S: 500 5.5.2 Line too long",
+            "y".repeat(3000)
+        ),
+        |e| {
+            if let Some(s) = secret(e) {
+                got = s.len();
+            }
+            None
+        },
+    );
+    assert_eq!(got, 6000);
+}

@@ -227,8 +227,18 @@ impl Server {
                 }
                 Phase::Closed | Phase::StartTls => return None,
                 Phase::Command | Phase::Refused | Phase::AuthResponse => {
-                    let limit = if self.phase == Phase::AuthResponse {
-                        self.opts.limits.max_auth_line
+                    // RFC 4954 §4: an AUTH line, initial response included, may be as long
+                    // as an AUTH response.
+                    let auth_line = self.phase == Phase::AuthResponse
+                        || !self.opts.extensions.auth.is_empty()
+                            && self.input[self.pos..]
+                                .get(..5)
+                                .is_some_and(|v| v.eq_ignore_ascii_case(b"AUTH "));
+                    let limit = if auth_line {
+                        self.opts
+                            .limits
+                            .max_auth_line
+                            .max(self.opts.limits.max_command_line)
                     } else {
                         self.opts.limits.max_command_line
                     };
