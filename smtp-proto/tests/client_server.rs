@@ -519,3 +519,63 @@ fn client_pipelines_rfc2920_group_and_matches_replies() {
     assert_eq!(cli.poll_event(), Some(client::Event::Closed));
     assert!(cli.is_closed());
 }
+
+#[test]
+fn reset_mid_transaction_drops_the_owed_replies() {
+    use mailhub_smtp_proto::UsageError;
+    let now = Instant::now();
+    let env = || Envelope {
+        from: ReversePath::Null,
+        params: MailParams::default(),
+        recipients: vec![(ForwardPath::Postmaster, RcptParams::default())],
+    };
+    let mut o = ClientOptions::new(Host::parse("c.example").unwrap());
+    o.starttls = TlsPolicy::Never;
+    // With DATA in the pipelined group, RSET must wait: after a 354 it would be content.
+    let mut cli = Client::new(o.clone(), now);
+    cli.handle_input(b"220 mx\r\n250-mx\r\n250 PIPELINING\r\n");
+    while cli.poll_event().is_some() {}
+    cli.send_mail(env()).unwrap();
+    assert!(matches!(cli.reset(), Err(UsageError::InvalidState(_))));
+    // With BDAT there is no DATA: RSET goes at once and the owed replies are dropped.
+    let mut cli = Client::new(o, now);
+    cli.handle_input(b"220 mx\r\n250-mx\r\n250-CHUNKING\r\n250 PIPELINING\r\n");
+    while cli.poll_event().is_some() {}
+    cli.send_mail(env()).unwrap();
+    cli.reset().unwrap();
+    assert!(
+        String::from_utf8(cli.poll_transmit().unwrap())
+            .unwrap()
+            .ends_with("RSET\r\n")
+    );
+    cli.handle_input(b"250 ok\r\n250 ok\r\n250 reset\r\n");
+    let mut events = Vec::new();
+    while let Some(e) = cli.poll_event() {
+        events.push(e);
+    }
+    assert_eq!(
+        events,
+        vec![client::Event::Reply(
+            Reply::new(ReplyCode::OK, None, "reset").unwrap()
+        )]
+    );
+}
+
+#[test]
+fn server_options_cannot_break_reply_lines() {
+    let mut o = ServerOptions::new("mx.example\r\n250 injected");
+    o.extensions.auth = vec!["PLAIN".into(), "BAD\r\nNAME".into()];
+    o.extensions.auth_requires_tls = false;
+    let mut s = Server::new(o, Instant::now());
+    let _ = s.poll_event();
+    s.accept().unwrap();
+    s.handle_input(b"EHLO c.example\r\n");
+    while s.poll_event().is_some() {
+        s.accept().unwrap();
+    }
+    let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+    assert_eq!(
+        out,
+        "220 mx.example250 injected ESMTP Service ready\r\n250-mx.example250 injected Hello\r\n250 AUTH PLAIN\r\n"
+    );
+}

@@ -265,12 +265,27 @@ impl Client {
     }
 
     /// Sends RSET (between messages, or to abandon one); its reply comes as [`Event::Reply`].
+    /// Not while a DATA is waiting for its reply or content is being sent.
     pub fn reset(&mut self) -> Result<(), UsageError> {
         if !matches!(self.phase, Phase::Ready | Phase::Transaction) {
             return Err(UsageError::InvalidState("RSET needs an open session"));
         }
+        if self.expect.contains(&Expect::Data) {
+            // A pipelined DATA may be answered with 354: an RSET sent now would become
+            // message content.
+            return Err(UsageError::InvalidState("wait for the reply to DATA"));
+        }
         self.tx = None;
         self.phase = Phase::Ready;
+        // Replies still due for the abandoned transaction are read and dropped.
+        for e in self.expect.iter_mut() {
+            if matches!(
+                e,
+                Expect::Mail | Expect::Rcpt(_) | Expect::Data | Expect::End(_) | Expect::Bdat
+            ) {
+                *e = Expect::Ignore;
+            }
+        }
         self.send(&Command::Rset, Expect::Rset);
         Ok(())
     }

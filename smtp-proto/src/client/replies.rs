@@ -83,10 +83,9 @@ impl Client {
             }
             Expect::Auth => self.on_auth_reply(reply),
             Expect::Mail => {
-                let tx = self
-                    .tx
-                    .as_mut()
-                    .expect("transaction open while MAIL outstanding");
+                let Some(tx) = self.tx.as_mut() else {
+                    return;
+                };
                 if positive {
                     tx.mail_reply = Some(reply);
                     if !self.pipelining {
@@ -121,10 +120,9 @@ impl Client {
                         tx.accepted.clear();
                     }
                 } else {
-                    let tx = self
-                        .tx
-                        .as_mut()
-                        .expect("transaction open while DATA outstanding");
+                    let Some(tx) = self.tx.as_mut() else {
+                        return;
+                    };
                     if tx.failed.is_none() {
                         tx.failed = Some(reply);
                     }
@@ -212,10 +210,9 @@ impl Client {
     fn on_rcpt_reply(&mut self, index: usize, reply: Reply) {
         let positive = reply.code().is_positive_completion();
         let pipelining = self.pipelining;
-        let tx = self
-            .tx
-            .as_mut()
-            .expect("transaction open while RCPT outstanding");
+        let Some(tx) = self.tx.as_mut() else {
+            return;
+        };
         if positive {
             tx.accepted.push(index);
         }

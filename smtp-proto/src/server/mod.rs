@@ -142,7 +142,14 @@ const fn st(c: u8, s: u16, d: u16) -> Option<EnhancedStatus> {
 
 impl Server {
     /// A session for a client that just connected.
-    pub fn new(options: ServerOptions, now: Instant) -> Server {
+    pub fn new(mut options: ServerOptions, now: Instant) -> Server {
+        // The name and the mechanism names go into replies: nothing in them may break a line.
+        options.hostname.retain(|c| !c.is_control());
+        options.extensions.auth.retain(|m| {
+            (1..=20).contains(&m.len())
+                && m.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
         let deadline = now + options.timeouts.command;
         Server {
             tls: options.tls,
