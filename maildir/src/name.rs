@@ -150,7 +150,7 @@ pub(crate) fn scan(name: &str) -> Result<(usize, Flags), ParseError> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return bad("empty or too long file name");
     }
-    if name.starts_with('.') || name.contains(['/', '\0']) {
+    if name.starts_with('.') || name.bytes().any(|b| b == b'/' || b == 0) {
         return bad("file name starts with a dot or holds / or NUL");
     }
     let (base_len, flags) = match name.split_once(':') {

@@ -71,7 +71,7 @@ fn number<T: std::str::FromStr>(s: &str) -> Option<T> {
 }
 
 fn valid_file_name(name: &str) -> bool {
-    !name.is_empty() && !name.contains(['/', '\0'])
+    !name.is_empty() && !name.bytes().any(|b| b == b'/' || b == 0)
 }
 
 impl UidList {
