@@ -105,7 +105,8 @@ pub fn server_input(data: &[u8]) {
 }
 
 /// The client engine fed arbitrary server bytes, sending one message when it can. Flags:
-/// bit 0 LMTP, bit 1 no pipelining, bit 2 no chunking, bit 3 STARTTLS required.
+/// bit 0 LMTP, bit 1 no pipelining, bit 2 no chunking, bit 3 STARTTLS required, bits 4–7
+/// when RSET and NOOP are slipped in.
 pub fn client_input(data: &[u8]) {
     let (flags, step, input) = split(data);
     let mut o = ClientOptions::new(Host::parse("client.example").unwrap());
@@ -152,6 +153,16 @@ pub fn client_input(data: &[u8]) {
                 }
                 client::Event::MessageResult(_) | client::Event::MessageFailed(_) => {
                     let _ = c.quit();
+                }
+                _ => {}
+            }
+            // Bits 4-7: poke the session with RSET or NOOP at odd moments.
+            match (flags >> 4).wrapping_add(i as u8) % 8 {
+                0 => {
+                    let _ = c.reset();
+                }
+                1 => {
+                    let _ = c.noop();
                 }
                 _ => {}
             }
