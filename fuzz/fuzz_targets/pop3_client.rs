@@ -1,5 +1,7 @@
 #![no_main]
 
+// Each target uses only part of its harness.
+#[allow(dead_code)]
 #[path = "../harness/pop3.rs"]
 mod harness;
 
