@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use crate::data::DataDecoder;
 use crate::error::UsageError;
 use crate::params::{Body, MailParams};
-
 use crate::reply::{EnhancedStatus, Reply};
 
 pub use event::{Event, HelloName, HeloKind};
@@ -193,7 +192,13 @@ impl Server {
         self.input.len() - self.pos
     }
 
-    /// Takes bytes that arrived from the client.
+    /// Takes bytes that arrived from the client. Call it only once
+    /// [`poll_event`](Server::poll_event) has returned `None` with no decision left unanswered:
+    /// the engine does not read further while a decision is pending, so bytes fed then pile
+    /// up in its buffer.
+    ///
+    /// The engine serves pipelined commands whether or not PIPELINING is advertised, one at a
+    /// time in order; only what follows STARTTLS is dropped (RFC 3207 §5).
     pub fn handle_input(&mut self, bytes: &[u8]) {
         if matches!(self.phase, Phase::Closed | Phase::StartTls) || self.closing {
             // After STARTTLS nothing but the TLS handshake may come; plaintext bytes sent
