@@ -308,7 +308,7 @@ impl Reply {
         let mut pos = 0;
         let mut code: Option<ReplyCode> = None;
         let mut status: Option<EnhancedStatus> = None;
-        let mut lines = Vec::new();
+        let mut lines = Vec::with_capacity(4);
         let mut status_text = String::new();
         loop {
             let rest = &input[pos..];
@@ -385,7 +385,7 @@ fn split_reply_line(line: &[u8]) -> Result<(ReplyCode, bool, &str), ReplyError> 
         Some(_) => return Err(ReplyError::Garbage),
     };
     let text = std::str::from_utf8(text).map_err(|_| ReplyError::BadText)?;
-    if text.contains('\0') || text.contains('\r') {
+    if memchr::memchr2(0, b'\r', text.as_bytes()).is_some() {
         return Err(ReplyError::BadText);
     }
     Ok((code, last, text))
