@@ -147,6 +147,14 @@ pub enum UsageError {
     /// [`crate::client::Capabilities`] first).
     #[error("the server does not offer {0}")]
     NotOffered(&'static str),
+    /// The declared message size is above the server's SIZE limit (RFC 1870 §6).
+    #[error("message of {size} octets exceeds the server's limit of {limit}")]
+    TooBig {
+        /// The declared size.
+        size: u64,
+        /// The server's SIZE.
+        limit: u64,
+    },
     /// The engine is not in a state where that action is possible.
     #[error("not possible now: {0}")]
     InvalidState(&'static str),

@@ -345,7 +345,9 @@ fn every_extension_combination() {
 fn smtputf8_and_extensions_the_server_lacks_are_refused_before_sending() {
     use mailhub_smtp_proto::UsageError;
     let now = Instant::now();
-    let mut srv = Server::new(ServerOptions::new("mx.example"), now);
+    let mut so = ServerOptions::new("mx.example");
+    so.extensions.size = true;
+    let mut srv = Server::new(so, now);
     let mut cli = Client::new(ClientOptions::new(Host::parse("c.example").unwrap()), now);
     let mut ready = false;
     for _ in 0..10 {
@@ -374,6 +376,15 @@ fn smtputf8_and_extensions_the_server_lacks_are_refused_before_sending() {
     e.params.size = None;
     e.recipients[0].1.notify = Some(Default::default());
     assert_eq!(cli.send_mail(e), Err(UsageError::NotOffered("DSN")));
+    let mut e = envelope(&["b@mx.example"], false, false);
+    e.params.size = Some(26 * 1024 * 1024);
+    assert_eq!(
+        cli.send_mail(e),
+        Err(UsageError::TooBig {
+            size: 26 * 1024 * 1024,
+            limit: 25 * 1024 * 1024
+        })
+    );
 }
 
 #[test]

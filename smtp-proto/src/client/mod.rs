@@ -385,6 +385,13 @@ impl Client {
     fn check_envelope(&self, e: &Envelope) -> Result<(), UsageError> {
         let c = &self.caps;
         let p = &e.params;
+        // RFC 1870 §6: a message larger than the server's fixed maximum is not even offered.
+        if let (Some(size), Some(limit)) = (p.size, c.size)
+            && limit > 0
+            && size > limit
+        {
+            return Err(UsageError::TooBig { size, limit });
+        }
         let ascii = e.from.is_ascii() && e.recipients.iter().all(|(r, _)| r.is_ascii());
         let need = [
             ((!ascii || p.smtputf8) && !c.smtputf8, "SMTPUTF8"),
