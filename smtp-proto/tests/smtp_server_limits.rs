@@ -102,7 +102,7 @@ fn size_recipients_utf8_and_status_codes() {
          C: HELO a.example
          S: 250 mx.example
          C: NOOP
-         S: 250 OK",
+         S: 250 2.0.0 OK",
         |_| None,
     );
     assert_eq!(seen.rejected, 1);
@@ -125,7 +125,7 @@ fn long_lines_are_skipped_without_buffering() {
     drive(&mut s, &mut seen, &mut |_| None);
     assert_eq!(
         String::from_utf8(s.poll_transmit().unwrap()).unwrap(),
-        "500 Line too long\r\n250 OK\r\n"
+        "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n"
     );
     // A long text line inside DATA is refused at the end of the message.
     let mut o = opts();
@@ -164,11 +164,11 @@ fn too_many_errors_close_the_session() {
          C: RCPT TO:<a@b.example>
          C: BAZ
          C: NOOP
-         S: 500 Command unrecognized
-         S: 500 Command unrecognized
-         S: 503 Need MAIL command
-         S: 500 Command unrecognized
-         S: 421 mx.example Error: too many errors",
+         S: 500 5.5.1 Command unrecognized
+         S: 500 5.5.1 Command unrecognized
+         S: 503 5.5.1 Need MAIL command
+         S: 500 5.5.1 Command unrecognized
+         S: 421 4.7.0 mx.example Error: too many errors",
         |_| None,
     );
     assert!(s.is_closed());
@@ -180,9 +180,9 @@ fn refusal_mode_serves_only_quit() {
         opts(),
         "S: 554 No SMTP service here
          C: EHLO a.example
-         S: 503 Bad sequence of commands: service refused
+         S: 503 5.5.1 Bad sequence of commands: service refused
          C: QUIT
-         S: 221 mx.example Service closing transmission channel",
+         S: 221 2.0.0 mx.example Service closing transmission channel",
         |e| match e {
             Event::Connect => Some(Decision::Reject(reply(554, "No SMTP service here"))),
             _ => None,
@@ -211,7 +211,7 @@ fn idle_timeout_on_a_virtual_clock() {
     s.handle_timeout(t0 + Duration::from_secs(500));
     let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
     assert!(
-        out.ends_with("421 mx.example Error: timeout exceeded\r\n"),
+        out.ends_with("421 4.4.2 mx.example Error: timeout exceeded\r\n"),
         "{out}"
     );
     assert!(s.is_closed());

@@ -29,7 +29,7 @@ impl Server {
         self.activity = true;
         match pending {
             Pending::Connect => {
-                self.send(reply.clone());
+                self.send_plain(reply.clone());
                 if reply.code().value() == 421 {
                     self.closing = true;
                 } else if !positive {
@@ -37,7 +37,7 @@ impl Server {
                 }
             }
             Pending::Hello(kind) => {
-                self.send(reply);
+                self.send_plain(reply);
                 if positive {
                     self.hello = Some(kind);
                 }

@@ -344,10 +344,19 @@ impl Server {
         }
     }
 
-    /// Whether replies carry enhanced status codes (RFC 2034: after EHLO, when enabled).
+    /// Whether replies carry enhanced status codes: RFC 2034 §4 puts them on every 2xx, 4xx
+    /// and 5xx reply when the extension is on, "regardless of whether or not EHLO is employed",
+    /// except the greeting and the answers to HELO/EHLO (see [`Server::send_plain`]).
     fn esc(&self) -> bool {
         self.opts.extensions.enhanced_status_codes
-            && matches!(self.hello, Some(HeloKind::Ehlo | HeloKind::Lhlo))
+    }
+
+    /// Queues a reply that never carries a status: the greeting and the HELO/EHLO/LHLO answer.
+    fn send_plain(&mut self, reply: Reply) {
+        if !reply.code().is_negative() {
+            self.errors = 0;
+        }
+        reply.without_status().write_to(&mut self.out);
     }
 
     /// Queues a reply, adjusting its status code to the session's ENHANCEDSTATUSCODES.

@@ -27,7 +27,8 @@ pub struct Extensions {
     pub smtputf8: bool,
     /// DSN (RFC 3461).
     pub dsn: bool,
-    /// ENHANCEDSTATUSCODES (RFC 2034): every reply after EHLO carries a status code.
+    /// ENHANCEDSTATUSCODES (RFC 2034): every 2xx, 4xx and 5xx reply but the greeting and the
+    /// HELO/EHLO answer carries a status code, whether or not the client used EHLO.
     pub enhanced_status_codes: bool,
     /// REQUIRETLS (RFC 8689), advertised only on a TLS connection.
     pub requiretls: bool,
