@@ -19,6 +19,11 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod bounce;
+pub mod deliver;
+pub mod policy;
+pub mod queue;
+pub mod route;
 pub mod runtime;
 pub mod session;
 pub mod store;

@@ -1,0 +1,1 @@
+//! Bounces (RFC 3464 DSNs) — see below.

@@ -1,0 +1,3 @@
+//! Policy.
+mod reply;
+pub use reply::Reply;
