@@ -1,1 +1,2 @@
 //! Delivery.
+pub mod resolve;
