@@ -233,9 +233,10 @@ pub(crate) fn fetch_attr(i: &[u8]) -> R<'_, FetchAttr> {
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric() || **b == b'.')
         .count();
-    let word = i[..n].to_ascii_uppercase();
+    let upper = crate::parse::Upper::new(&i[..n]);
+    let word = upper.as_bytes();
     let rest = &i[n..];
-    let r = match &word[..] {
+    let r = match word {
         b"ENVELOPE" => (rest, A::Envelope),
         b"FLAGS" => (rest, A::Flags),
         b"INTERNALDATE" => (rest, A::InternalDate),

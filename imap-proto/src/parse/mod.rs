@@ -36,6 +36,30 @@ pub(crate) fn enter(i: &[u8], depth: usize) -> R<'_, usize> {
     }
 }
 
+/// A keyword upper-cased on the stack, for matching without an allocation per token. Words
+/// longer than the buffer become empty, which matches no keyword.
+pub(crate) struct Upper {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Upper {
+    pub(crate) fn new(w: &[u8]) -> Self {
+        let mut buf = [0u8; 24];
+        if w.len() > buf.len() {
+            return Self { buf, len: 0 };
+        }
+        for (d, s) in buf.iter_mut().zip(w) {
+            *d = s.to_ascii_uppercase();
+        }
+        Self { buf, len: w.len() }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 pub(crate) fn sp(i: &[u8]) -> R<'_, ()> {
     let (i, _) = tag(&b" "[..])(i)?;
     Ok((i, ()))

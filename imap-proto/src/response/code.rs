@@ -148,13 +148,15 @@ const SIMPLE: [(&str, Code); 30] = [
 
 /// The code between `[` and `]`.
 pub(crate) fn code(i: &[u8]) -> R<'_, Code> {
-    let (rest, a) = atom(i)?;
-    let name = a.as_str().to_ascii_uppercase();
+    let (rest, raw) = crate::parse::atom_bytes(i)?;
+    let upper = crate::parse::Upper::new(raw);
+    let name = std::str::from_utf8(upper.as_bytes()).unwrap_or_default();
     if let Some((_, c)) = SIMPLE.iter().find(|(n, _)| *n == name) {
         return Ok((rest, c.clone()));
     }
+    let a = Atom::from_checked(raw);
     let i = rest;
-    let r = match name.as_str() {
+    let r = match name {
         "NONEXISTENT" => (i, Code::NonExistent),
         "BADCHARSET" => {
             if i.starts_with(b" (") {
@@ -177,7 +179,7 @@ pub(crate) fn code(i: &[u8]) -> R<'_, Code> {
         "UIDNEXT" | "UIDVALIDITY" | "UNSEEN" => {
             let (i, ()) = sp(i)?;
             let (i, n) = nz_number(i)?;
-            let c = match name.as_str() {
+            let c = match name {
                 "UIDNEXT" => Code::UidNext(n),
                 "UIDVALIDITY" => Code::UidValidity(n),
                 _ => Code::Unseen(n),

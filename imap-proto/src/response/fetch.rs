@@ -101,10 +101,11 @@ fn item(i: &[u8], depth: usize) -> R<'_, MessageData> {
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric() || **b == b'.')
         .count();
-    let word = i[..n].to_ascii_uppercase();
+    let upper = crate::parse::Upper::new(&i[..n]);
+    let word = upper.as_bytes();
     let rest = &i[n..];
     let start = i;
-    let r = match &word[..] {
+    let r = match word {
         b"BODY" | b"BINARY" if peek(rest, b'[') => {
             if word.len() == 4 {
                 let (i, section) = section(rest)?;
@@ -134,7 +135,7 @@ fn item(i: &[u8], depth: usize) -> R<'_, MessageData> {
             (i, M::BinarySize { part, size })
         }
         _ => match sp(rest) {
-            Ok((i, ())) => match &word[..] {
+            Ok((i, ())) => match word {
                 b"FLAGS" => flag_list(i).map(|(i, f)| (i, M::Flags(f)))?,
                 b"UID" => nz_number(i).map(|(i, n)| (i, M::Uid(n)))?,
                 b"INTERNALDATE" => date_time(i).map(|(i, d)| (i, M::InternalDate(d)))?,

@@ -294,10 +294,11 @@ fn untagged(i: &[u8], depth: usize) -> R<'_, Response> {
         return Ok((i, Response::Status(s)));
     }
     let n = i.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let word = i[..n].to_ascii_uppercase();
+    let upper = crate::parse::Upper::new(&i[..n]);
+    let word = upper.as_bytes();
     let start = i;
     let i = &i[n..];
-    let d = match &word[..] {
+    let d = match word {
         b"CAPABILITY" => sp_atoms(i).map(|(i, v)| (i, Data::Capability(v)))?,
         b"ENABLED" => sp_atoms(i).map(|(i, v)| (i, Data::Enabled(v)))?,
         b"LIST" => list_entry(sp(i)?.0).map(|(i, e)| (i, Data::List(e)))?,
@@ -503,17 +504,18 @@ impl Response {
     /// # Errors
     /// [`ParseError`] when the unit does not follow the grammar.
     pub fn parse_with_limits(input: &[u8], limits: &Limits) -> Result<Self, ParseError> {
-        let tag = match tag_(input) {
+        // The tag is read again only on failure: no allocation on the fast path.
+        let tag = || match tag_(input) {
             Ok((r, t)) if peek(r, b' ') => Some(t),
             _ => None,
         };
         match all(input, |i| response(i, limits.max_depth)) {
             Ok(r) => Ok(r),
             Err((_, true)) => Err(ParseError::TooDeep {
-                tag,
+                tag: tag(),
                 limit: limits.max_depth,
             }),
-            Err((offset, false)) => Err(ParseError::Syntax { tag, offset }),
+            Err((offset, false)) => Err(ParseError::Syntax { tag: tag(), offset }),
         }
     }
 }
