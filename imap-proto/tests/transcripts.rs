@@ -333,6 +333,58 @@ S: * THREAD (2)(3 6 (4 23)(44 7 96))
 S: A284 OK THREAD completed
 "##;
 
+/// RFC 7162 (CONDSTORE) §3.1 examples, folded lines joined.
+const CONDSTORE_7162: &str = r##"
+C: A142 SELECT INBOX
+S: * 172 EXISTS
+S: * 1 RECENT
+S: * OK [UNSEEN 12] Message 12 is first unseen
+S: * OK [UIDVALIDITY 3857529045] UIDs valid
+S: * OK [UIDNEXT 4392] Predicted next UID
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
+S: * OK [PERMANENTFLAGS (\Deleted \Seen \*)] Limited
+S: * OK [HIGHESTMODSEQ 715194045007]
+S: A142 OK [READ-WRITE] SELECT completed
+S: * OK [NOMODSEQ] Sorry, this mailbox format doesn't support modsequences
+C: a103 UID STORE 6,4,8 (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\Deleted)
+S: * 1 FETCH (UID 4 MODSEQ (12121231000))
+S: * 2 FETCH (UID 6 MODSEQ (12121230852))
+S: * 4 FETCH (UID 8 MODSEQ (12121230956))
+S: a103 OK Conditional Store completed
+C: a104 STORE * (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\Deleted $Processed)
+S: * 50 FETCH (MODSEQ (12111230047))
+S: a104 OK Store (conditional) completed
+C: d105 STORE 7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\Deleted)
+S: * 7 FETCH (MODSEQ (320162342) FLAGS (\Seen \Deleted))
+S: * 5 FETCH (MODSEQ (320162350))
+S: * 9 FETCH (MODSEQ (320162349) FLAGS (\Answered))
+S: d105 OK [MODIFIED 7,9] Conditional STORE failed
+C: a102 STORE 12 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)
+S: a102 OK [MODIFIED 12] Conditional STORE failed
+C~ B001 STORE 1:7 (UNCHANGEDSINCE 320172338) +FLAGS (\SEEN)
+S~ * 1 FETCH (MODSEQ (320172342) FLAGS (\SEEN))
+S: B001 NO [MODIFIED 2] Some of the messages no longer exist.
+C: B002 NOOP
+S: * 4 EXPUNGE
+S: * 2 FETCH (MODSEQ (320172340) FLAGS (\Deleted \Answered))
+S: B002 OK NOOP Completed.
+C: s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)
+S: * 4 FETCH (UID 8 MODSEQ (29738) FLAGS ($NoJunk $AutoJunk $MDNSent))
+S: s100 OK FETCH completed
+C: a FETCH 1:3 (MODSEQ)
+S: * 1 FETCH (MODSEQ (624140003))
+S: a OK Fetch complete
+C: t SEARCH OR NOT MODSEQ 720162338 LARGER 50000
+S: * SEARCH
+S: t OK Search complete, nothing found
+C: A042 STATUS blurdybloop (UIDNEXT MESSAGES HIGHESTMODSEQ)
+S: * STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 HIGHESTMODSEQ 7011231777)
+S: A042 OK STATUS completed
+C: a SEARCH RETURN (ALL) MODSEQ 1234
+S: * ESEARCH (TAG "a") ALL 1:3,5 MODSEQ 1236
+S: a OK Extended SEARCH completed
+"##;
+
 #[test]
 fn rfc3501_section_8() {
     assert_eq!(replay(RFC3501_8), (6, 14));
@@ -361,4 +413,9 @@ fn list_extensions() {
 #[test]
 fn search_extensions() {
     assert_eq!(replay(SEARCH_EXTENSIONS), (11, 21));
+}
+
+#[test]
+fn condstore_examples() {
+    assert_eq!(replay(CONDSTORE_7162), (12, 36));
 }
