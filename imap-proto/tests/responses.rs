@@ -72,6 +72,7 @@ const CANONICAL: &[&str] = &[
     "* LSUB () \".\" #news.comp.mail.misc",
     "* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)",
     "* STATUS INBOX (HIGHESTMODSEQ 7011231777 SIZE 44421 DELETED 3)",
+    "* STATUS INBOX (APPENDLIMIT NIL MESSAGES 2)",
     "* SEARCH 2 3 6",
     "* SEARCH",
     "* SEARCH 2 5 6 7 11 12 18 19 20 23 (MODSEQ 917162500)",

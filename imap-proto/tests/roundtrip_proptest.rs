@@ -450,7 +450,19 @@ fn data() -> impl Strategy<Value = Data> {
         vec(atom(), 0..4).prop_map(D::Enabled).boxed(),
         list_entry().prop_map(D::List).boxed(),
         list_entry().prop_map(D::Lsub).boxed(),
-        (mailbox(), vec((status_item(), num64()), 0..4))
+        (
+            mailbox(),
+            vec(
+                status_item().prop_flat_map(|s| {
+                    let nil = s == StatusItem::AppendLimit;
+                    (
+                        Just(s),
+                        of(num64()).prop_map(move |n| if nil { n } else { n.or(Some(0)) }),
+                    )
+                }),
+                0..4,
+            ),
+        )
             .prop_map(|(mailbox, items)| D::Status { mailbox, items })
             .boxed(),
         (vec(nz(), 0..6), of(num64()))

@@ -96,7 +96,11 @@ fn write_data(w: &mut Writer, d: &Data) {
                 .mailbox(mailbox)
                 .sp()
                 .list(items, |w, (k, n)| {
-                    w.s(k.name()).sp().num(*n);
+                    w.s(k.name()).sp();
+                    match n {
+                        Some(n) => w.num(*n),
+                        None => w.s("NIL"),
+                    };
                 });
         }
         Data::Search { ids, modseq } | Data::Sort { ids, modseq } => {

@@ -192,8 +192,9 @@ pub enum Data {
     Status {
         /// The mailbox.
         mailbox: MailboxName,
-        /// Items and their values.
-        items: Vec<(StatusItem, u64)>,
+        /// Items and their values; `None` is NIL, which only `APPENDLIMIT` may carry
+        /// (no limit, RFC 7889 §3).
+        items: Vec<(StatusItem, Option<u64>)>,
     },
     /// `SEARCH n… [(MODSEQ m)]`.
     Search {

@@ -335,8 +335,13 @@ fn untagged(i: &[u8], depth: usize) -> R<'_, Response> {
                     return fail(i);
                 };
                 let (r, ()) = sp(r)?;
+                if *item == StatusItem::AppendLimit
+                    && let Ok((r, ())) = nil(r)
+                {
+                    return Ok((r, (*item, None)));
+                }
                 let (r, n) = number64(r)?;
-                Ok((r, (*item, n)))
+                Ok((r, (*item, Some(n))))
             })?;
             (i, Data::Status { mailbox, items })
         }
