@@ -204,4 +204,8 @@ fn authenticate_lines_and_done() {
     assert!(parse_authenticate_data(b"dGV?zdA==\r\n").is_err());
     assert!(parse_authenticate_data(b"abc===\r\n").is_err());
     assert!(parse_idle_done(b"done\r\n") && !parse_idle_done(b"DONE \r\n"));
+    assert!(parse_idle_done(mailhub_imap_proto::command::IDLE_DONE));
+    for line in [&b"*\r\n"[..], b"dGVzdA==\r\n", b"\r\n"] {
+        assert_eq!(parse_authenticate_data(line).unwrap().to_bytes(), line);
+    }
 }

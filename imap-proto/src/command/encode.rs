@@ -14,6 +14,22 @@ pub(crate) fn write_status_items(w: &mut Writer, items: &[StatusItem]) {
     });
 }
 
+/// The line that ends IDLE (RFC 2177 §3).
+pub const IDLE_DONE: &[u8] = b"DONE\r\n";
+
+impl super::AuthenticateData {
+    /// The client's line during AUTHENTICATE: the base64 text or `*`, with CRLF.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = match self {
+            Self::Continue(b) => b.expose().clone(),
+            Self::Cancel => b"*".to_vec(),
+        };
+        v.extend_from_slice(b"\r\n");
+        v
+    }
+}
+
 impl Command {
     /// A command with `tag`.
     #[must_use]

@@ -19,6 +19,7 @@ use crate::types::{
 };
 
 pub use append::{AppendHeader, StreamedAppend, parse_streamed_append};
+pub use encode::IDLE_DONE;
 pub use parse::{AuthenticateData, parse_authenticate_data, parse_idle_done};
 
 /// A tagged command.
