@@ -325,12 +325,8 @@ fn sort(i: &[u8], uid: bool, depth: usize) -> R<'_, CommandBody> {
 }
 
 /// The part after `tag SP`: the command name and its arguments, without CRLF.
-fn body<'a>(i: &'a [u8], name: &str, depth: usize) -> R<'a, CommandBody> {
+fn body<'a>(i: &'a [u8], uid: bool, name: &str, depth: usize) -> R<'a, CommandBody> {
     use CommandBody as C;
-    let (uid, name) = match name.strip_prefix("UID ") {
-        Some(n) => (true, n),
-        None => (false, name),
-    };
     let none = |i| Ok((i, ()));
     let arg_sp = |i| sp(i);
     let (i, ()) = if matches!(
@@ -616,20 +612,18 @@ const UID_NAMES: &[&str] = &[
     "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "SORT", "THREAD",
 ];
 
-fn word(i: &[u8]) -> R<'_, String> {
-    let (rest, w) =
-        nom::bytes::complete::take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'-')(i)?;
-    Ok((rest, String::from_utf8_lossy(w).to_ascii_uppercase()))
+fn word(i: &[u8]) -> R<'_, &[u8]> {
+    nom::bytes::complete::take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'-')(i)
 }
 
-/// Reads the command name (with a `UID ` prefix folded in), uppercased.
-fn name(i: &[u8]) -> R<'_, String> {
+/// Reads the command name: whether it has the `UID ` prefix, and the name as sent.
+fn name(i: &[u8]) -> R<'_, (bool, &[u8])> {
     let (rest, first) = word(i)?;
-    if first == "UID" && peek(rest, b' ') {
+    if first.eq_ignore_ascii_case(b"UID") && peek(rest, b' ') {
         let (rest2, second) = word(&rest[1..])?;
-        return Ok((rest2, format!("UID {second}")));
+        return Ok((rest2, (true, second)));
     }
-    Ok((rest, first))
+    Ok((rest, (false, first)))
 }
 
 impl Command {
@@ -683,16 +677,20 @@ impl Command {
                 offset,
             });
         };
-        let known = match name.strip_prefix("UID ") {
-            Some(n) => UID_NAMES.contains(&n),
-            None => NAMES.contains(&name.as_str()),
-        };
-        if !known {
+        let (uid, raw) = name;
+        let table = if uid { UID_NAMES } else { NAMES };
+        // Matched case-insensitively against the table: no allocation per command.
+        let Some(known) = table
+            .iter()
+            .find(|n| n.as_bytes().eq_ignore_ascii_case(raw))
+        else {
+            let raw = String::from_utf8_lossy(raw).to_ascii_uppercase();
+            let name = if uid { format!("UID {raw}") } else { raw };
             return Err(ParseError::UnknownCommand { tag, name });
-        }
+        };
         let depth = limits.max_depth;
         let r = all(args, |i| {
-            let (i, b) = body(i, &name, depth)?;
+            let (i, b) = body(i, uid, known, depth)?;
             let (i, ()) = crlf(i)?;
             Ok((i, b))
         });
