@@ -11,6 +11,8 @@
 mod io;
 mod limits;
 pub mod pop3;
+pub mod smtp;
+pub mod smtp_sink;
 
 pub use io::{Deadline, SessionId};
 pub use limits::{ConnectionLimiter, ConnectionLimits, ConnectionPermit, LimitExceeded};
