@@ -12,6 +12,7 @@ mod io;
 mod limits;
 pub mod pop3;
 pub mod smtp;
+pub mod smtp_client;
 pub mod smtp_sink;
 
 pub use io::{Deadline, SessionId};
