@@ -96,6 +96,7 @@ s.quit()
         assert_eq!(env.recipients[0].address, "friend@remote.test");
         let text = String::from_utf8_lossy(data);
         assert!(text.contains(" with ESMTPSA id "), "{text}");
+        assert!(text.contains("\r\n\t(using TLSv1_3 TLS13_"), "{text}");
         assert!(text.ends_with("Subject: relayed\r\n\r\nhi\r\n"), "{text}");
     })
     .await;

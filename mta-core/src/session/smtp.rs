@@ -152,12 +152,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let id = SessionId::next();
-    let name = if config.mode == SmtpMode::Lmtp {
-        "lmtp"
+    let span = if config.mode == SmtpMode::Lmtp {
+        tracing::info_span!("lmtp", session = %id, %peer)
     } else {
-        "smtp"
+        tracing::info_span!("smtp", session = %id, %peer)
     };
-    let span = tracing::info_span!("session", proto = name, session = %id, %peer);
     async move {
         tracing::debug!(mode = ?config.mode, "connected");
         let r = Session::run(stream, peer, config, id).await;
@@ -578,6 +577,10 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             "Received: from {helo} ([{}])\r\n\tby {} with {proto} id {}",
             env.client_ip, opts.hostname, self.id
         );
+        // RFC 8314 §4.3 asks for the TLS version and cipher in the trace field.
+        if let Some(tls) = self.stream.tls_summary() {
+            h.push_str(&format!("\r\n\t(using {tls})"));
+        }
         if let [only] = env.recipients.as_slice() {
             h.push_str(&format!("\r\n\tfor <{}>", only.address));
         }
@@ -681,7 +684,11 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         let id = committed.id;
         let ok = reply(250, "2.0.0", &format!("OK queued as {id}"));
         let mut results = committed.recipients;
-        results.resize(n, Ok(()));
+        // A sink that reports fewer results than recipients lost track of some: retry them.
+        results.resize(
+            n,
+            Err(SinkError::Temporary("no result from the sink".into())),
+        );
         tracing::info!(
             id,
             from = %tx.envelope.sender,
