@@ -162,3 +162,25 @@ async fn lmtp_client_gets_one_result_per_recipient() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn implicit_tls_client_to_an_implicit_tls_server() {
+    bounded(async {
+        let hub = start(Setup {
+            tls: Tls::Implicit,
+            ..Setup::default()
+        })
+        .await;
+        let mut cfg = config(&hub, TlsPolicy::Opportunistic, false);
+        cfg.implicit_tls = true;
+        let tcp = TcpStream::connect(hub.addr).await.unwrap();
+        let mut body = BytesBody::new(BODY.to_vec());
+        let env = envelope("a@remote.test", &["dave@example.test"]);
+        let report = deliver(tcp.compat(), &cfg, env, &mut body).await.unwrap();
+        assert!(report.tls && !report.authenticated, "{report:?}");
+        assert_eq!(report.recipients[0].status, RcptStatus::Delivered);
+        let got = hub.messages("dave");
+        assert_eq!(split_trace(&got[0]).1, BODY);
+    })
+    .await;
+}

@@ -190,3 +190,37 @@ s.quit()
     })
     .await;
 }
+
+#[tokio::test]
+async fn implicit_tls_submission_on_a_465_style_port() {
+    bounded(async {
+        let hub = start(Setup {
+            mode: SmtpMode::Submission,
+            tls: Tls::Implicit,
+            plaintext: Plaintext::Never,
+            policy: PolicyOptions {
+                require_auth: true,
+                ..PolicyOptions::default()
+            },
+            ..Setup::default()
+        })
+        .await;
+        let script = format!(
+            "{PRELUDE}
+s = smtplib.SMTP_SSL('127.0.0.1', port, context=ctx())
+s.ehlo('c.test')
+assert not s.has_extn('starttls')
+assert 'PLAIN' in s.esmtp_features['auth'], s.esmtp_features
+s.login('dave', 'secret')
+assert s.sendmail('dave@example.test', ['dave@example.test'], b'Subject: 465\\r\\n\\r\\nx\\r\\n') == {{}}
+s.quit()
+"
+        );
+        python(&hub, &script).await;
+        let got = hub.messages("dave");
+        assert_eq!(got.len(), 1);
+        let text = String::from_utf8_lossy(&got[0]);
+        assert!(text.contains(" with ESMTPSA id "), "{text}");
+    })
+    .await;
+}
