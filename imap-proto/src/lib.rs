@@ -66,6 +66,7 @@ pub mod framing;
 mod parse;
 pub mod response;
 pub mod search;
+pub mod server;
 pub mod types;
 
 pub use command::{Command, CommandBody};

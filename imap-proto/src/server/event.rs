@@ -1,0 +1,84 @@
+//! What the server engine tells its caller ([`ServerEvent`]) and why a session ended
+//! ([`CloseReason`]).
+
+use crate::types::{Secret, Tag};
+
+/// Why the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client sent LOGOUT.
+    Logout,
+    /// The greeting was `* BYE` ([`super::Greeting::Bye`]).
+    Refused,
+    /// The client was idle for longer than the login timeout or the autologout timer.
+    Timeout,
+    /// The client made more mistakes than [`super::ServerLimits::max_errors`].
+    TooManyErrors,
+}
+
+/// An event from [`super::Server::poll_event`]. A variant that names a decision must be
+/// answered before the engine reads the next command; until then `poll_event` returns `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// LOGIN (RFC 3501 §6.2.3). Check the credentials and answer with
+    /// [`super::Server::accept_login`] or [`super::Server::reject`] (with
+    /// [`crate::response::Code::AuthenticationFailed`] for wrong credentials,
+    /// [`crate::response::Code::Unavailable`] when the user database is down).
+    Login {
+        /// The command's tag.
+        tag: Tag,
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret<Vec<u8>>,
+    },
+    /// AUTHENTICATE with an offered mechanism (RFC 3501 §6.2.2, SASL-IR RFC 4959). Start the
+    /// mechanism, then answer with [`super::Server::auth_challenge`],
+    /// [`super::Server::accept_login`] or [`super::Server::reject`].
+    AuthStart {
+        /// The command's tag.
+        tag: Tag,
+        /// The mechanism, upper case.
+        mechanism: String,
+        /// The decoded initial response (`Some(empty)` for `=`), if the client sent one.
+        initial_response: Option<Secret<Vec<u8>>>,
+    },
+    /// The client answered a challenge (decoded). Answer as for [`ServerEvent::AuthStart`].
+    /// A mechanism with a final server message (SCRAM) sends it as one more challenge and
+    /// accepts on the client's empty answer.
+    AuthResponse {
+        /// The decoded response.
+        response: Secret<Vec<u8>>,
+    },
+    /// The client cancelled the exchange with `*` or sent bad base64; the engine answered
+    /// `BAD`. Drop the SASL session.
+    AuthAborted,
+    /// The `OK` to STARTTLS is queued and the input after it dropped (RFC 9051 §11.1): send
+    /// the output ([`super::Server::poll_transmit`]), run the TLS handshake, then call
+    /// [`super::Server::tls_established`].
+    StartTls,
+    /// The client identified itself with ID (RFC 2971); the engine answered. For logs only.
+    ClientId {
+        /// Field names and values as sent (`None` for NIL), or `None` for `ID NIL`.
+        fields: Option<Vec<(String, Option<String>)>>,
+    },
+    /// ENABLE turned these capabilities on for the rest of the session (RFC 5161); the engine
+    /// answered. For information.
+    Enabled {
+        /// The capabilities newly enabled, upper case.
+        capabilities: Vec<String>,
+    },
+    /// IDLE began (RFC 2177): the caller may now watch the store for changes until
+    /// [`ServerEvent::IdleEnded`].
+    IdleStarted,
+    /// The client ended IDLE with DONE (or broke it with something else).
+    IdleEnded,
+    /// The session is over; once [`super::Server::poll_transmit`] is drained, close the
+    /// connection.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}

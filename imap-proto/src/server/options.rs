@@ -1,0 +1,108 @@
+//! What the embedding server configures: [`ServerOptions`] and the session [`ServerLimits`].
+
+use std::time::Duration;
+
+use crate::framing::Limits;
+
+/// The shortest autologout timer RFC 3501 §5.4 allows once a user is authenticated (and that
+/// RFC 2177 §3 asks of IDLE): 30 minutes.
+pub const MIN_AUTOLOGOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Hard limits of one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerLimits {
+    /// The framer's limits: line length, buffered command size, streamed literal size.
+    pub framing: Limits,
+    /// Largest literal accepted before the user is authenticated (a LOGIN password, say); a
+    /// larger one is refused without being read, so an anonymous peer cannot make the server
+    /// buffer much.
+    pub max_preauth_literal: u64,
+    /// BAD answers (syntax errors, unknown commands, commands in the wrong state) and failed
+    /// logins after which the session ends with `* BYE`.
+    pub max_errors: u32,
+    /// Idle time before authentication after which the session ends with `* BYE`.
+    pub login_timeout: Duration,
+    /// Idle time once authenticated (also while in IDLE) after which the session ends with
+    /// `* BYE`. Values below [`MIN_AUTOLOGOUT`] are raised to it.
+    pub autologout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            framing: Limits::server(),
+            max_preauth_literal: 8 * 1024,
+            max_errors: 10,
+            login_timeout: Duration::from_secs(60),
+            autologout: MIN_AUTOLOGOUT,
+        }
+    }
+}
+
+/// The greeting the session opens with (RFC 3501 §7.1.1, §7.1.4, §7.1.5).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Greeting {
+    /// `* OK [CAPABILITY …] text`: the client must log in.
+    #[default]
+    Ok,
+    /// `* PREAUTH [CAPABILITY …] text`: the connection is already authenticated (by its
+    /// transport, say a Unix socket) as this user.
+    PreAuth {
+        /// The user the session runs as.
+        user: String,
+    },
+    /// `* BYE text`: the server refuses the connection; the session closes at once.
+    Bye,
+}
+
+/// The configuration of one server session.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Limits.
+    pub limits: ServerLimits,
+    /// Which greeting to send.
+    pub greeting: Greeting,
+    /// The greeting's text.
+    pub greeting_text: String,
+    /// The connection is already protected by TLS (port 993, RFC 8314).
+    pub tls: bool,
+    /// STARTTLS is offered (the caller has a TLS configuration).
+    pub starttls: bool,
+    /// LOGIN and the mechanisms that send a password in the clear (PLAIN, LOGIN) are allowed
+    /// without TLS. Off by default: RFC 9051 §6.2.3 and §11 ask for LOGINDISABLED on
+    /// cleartext connections. Turn it on only for a loopback or otherwise trusted link.
+    pub allow_plaintext: bool,
+    /// SASL mechanisms for AUTHENTICATE, in the order to announce them (upper case). PLAIN and
+    /// LOGIN are hidden and refused while plaintext passwords are not allowed.
+    pub sasl_mechanisms: Vec<String>,
+    /// IMAP4rev2 (RFC 9051) is announced besides IMAP4rev1 and can be enabled.
+    pub imap4rev2: bool,
+    /// UTF8=ACCEPT (RFC 6855) is announced and can be enabled.
+    pub utf8_accept: bool,
+    /// The server's answer to ID (RFC 2971 §3.3); `None` answers `* ID NIL`.
+    pub id: Option<Vec<(String, String)>>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            limits: ServerLimits::default(),
+            greeting: Greeting::Ok,
+            greeting_text: "IMAP server ready".into(),
+            tls: false,
+            starttls: false,
+            allow_plaintext: false,
+            sasl_mechanisms: vec!["PLAIN".into()],
+            imap4rev2: true,
+            utf8_accept: false,
+            id: None,
+        }
+    }
+}
+
+/// Whether a SASL mechanism sends the password in the clear.
+pub(crate) fn is_plaintext_mechanism(name: &str) -> bool {
+    name.eq_ignore_ascii_case("PLAIN") || name.eq_ignore_ascii_case("LOGIN")
+}
