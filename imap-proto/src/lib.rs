@@ -57,6 +57,7 @@
 #![deny(missing_docs)]
 
 pub mod bodystructure;
+pub mod client;
 pub mod command;
 mod encode;
 pub mod envelope;
