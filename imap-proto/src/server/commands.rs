@@ -6,7 +6,8 @@ use base64::Engine as _;
 
 use super::event::{CloseReason, ServerEvent};
 use super::options::is_plaintext_mechanism;
-use super::{Server, State, Wait};
+use super::view::Flush;
+use super::{Decision, Server, State, Wait};
 use crate::command::{AuthenticateData, parse_authenticate_data};
 use crate::response::{Code, Continue, Data, Response, Status};
 use crate::types::{Atom, IString, NString, Secret, Tag};
@@ -75,13 +76,39 @@ impl Server {
             return;
         }
         use CommandBody as C;
+        self.flush = match (&body, state) {
+            (_, State::NotAuthenticated | State::Authenticated | State::Logout)
+            | (C::Logout, _) => None,
+            (
+                C::Fetch { uid: false, .. }
+                | C::Store { uid: false, .. }
+                | C::Search { uid: false, .. }
+                | C::Sort { uid: false, .. }
+                | C::Thread { uid: false, .. },
+                _,
+            ) => Some(Flush::NoExpunge),
+            _ => Some(Flush::All),
+        };
         match body {
             C::Capability => {
                 let caps = self.capabilities();
                 self.data(Data::Capability(caps));
-                self.status(Status::ok(Some(tag), None, "CAPABILITY completed"));
+                self.tagged(Status::ok(Some(tag), None, "CAPABILITY completed"));
             }
-            C::Noop => self.status(Status::ok(Some(tag), None, "NOOP completed")),
+            C::Noop => self.tagged(Status::ok(Some(tag), None, "NOOP completed")),
+            C::Check => self.tagged(Status::ok(Some(tag), None, "CHECK completed")),
+            C::Select { mailbox, params } => self.on_select(tag, mailbox, &params, false),
+            C::Examine { mailbox, params } => self.on_select(tag, mailbox, &params, true),
+            C::Unselect => {
+                self.unselect();
+                self.status(Status::ok(Some(tag), None, "UNSELECT completed"));
+            }
+            C::Fetch {
+                uid,
+                set,
+                items,
+                modifiers,
+            } => self.on_fetch(tag, uid, &set, &items, &modifiers),
             C::Logout => {
                 self.status(Status::bye(None, "Logging out"));
                 self.status(Status::ok(Some(tag), None, "LOGOUT completed"));
@@ -103,7 +130,7 @@ impl Server {
                     return;
                 };
                 let password = Secret::new(password.expose().as_bytes().to_vec());
-                self.wait = Wait::Login(tag.clone());
+                self.wait = Wait::Decision(tag.clone(), Decision::Login);
                 self.events.push_back(ServerEvent::Login {
                     tag,
                     username,
@@ -123,6 +150,11 @@ impl Server {
                 self.respond(&Response::Continue(go));
                 self.wait = Wait::Idle(tag);
                 self.events.push_back(ServerEvent::IdleStarted);
+                // While idling every change is reported as it comes (RFC 2177 §3).
+                if self.state == State::Selected {
+                    self.flush = Some(Flush::All);
+                    self.flush_view();
+                }
             }
             // The mailbox commands are not served by this engine yet.
             _ => {
@@ -148,7 +180,7 @@ impl Server {
                 .collect()
         });
         self.data(Data::Id(ours));
-        self.status(Status::ok(Some(tag), None, "ID completed"));
+        self.tagged(Status::ok(Some(tag), None, "ID completed"));
     }
 
     fn on_starttls(&mut self, tag: Tag) {
@@ -191,7 +223,7 @@ impl Server {
                 }
             },
         };
-        self.wait = Wait::Login(tag.clone());
+        self.wait = Wait::Decision(tag.clone(), Decision::Login);
         self.events.push_back(ServerEvent::AuthStart {
             tag,
             mechanism: mechanism.as_str().to_ascii_uppercase(),
@@ -212,7 +244,7 @@ impl Server {
         };
         match response {
             Some(response) => {
-                self.wait = Wait::Login(tag);
+                self.wait = Wait::Decision(tag, Decision::Login);
                 self.events
                     .push_back(ServerEvent::AuthResponse { response });
             }
@@ -246,7 +278,7 @@ impl Server {
             .filter_map(|c| Atom::new(if c == "IMAP4REV2" { "IMAP4rev2" } else { c }).ok())
             .collect();
         self.data(Data::Enabled(atoms));
-        self.status(Status::ok(Some(tag), None, "ENABLE completed"));
+        self.tagged(Status::ok(Some(tag), None, "ENABLE completed"));
         if !newly.is_empty() {
             self.enabled.extend(newly.iter().cloned());
             self.events.push_back(ServerEvent::Enabled {

@@ -75,6 +75,22 @@ pub enum ServerEvent {
     IdleStarted,
     /// The client ended IDLE with DONE (or broke it with something else).
     IdleEnded,
+    /// SELECT or EXAMINE (RFC 9051 §6.3.2): open the mailbox and answer with
+    /// [`super::Server::select_mailbox`] (start watching it for changes from other sessions,
+    /// [`super::Server::mailbox_changed`]), or [`super::Server::reject`] with
+    /// [`crate::response::Code::NonExistent`] and the like; either way the previously selected
+    /// mailbox is closed.
+    Select {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox name, decoded to UTF-8 (RFC 3501 §5.1.3, RFC 6855).
+        mailbox: String,
+        /// EXAMINE: no change may be made, not even `\Seen` or `\Recent`.
+        read_only: bool,
+    },
+    /// The session left the selected mailbox (UNSELECT, CLOSE, another SELECT, LOGOUT): stop
+    /// watching it.
+    Unselected,
     /// The session is over; once [`super::Server::poll_transmit`] is drained, close the
     /// connection.
     Closed {

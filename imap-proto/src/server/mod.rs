@@ -17,7 +17,10 @@
 mod commands;
 mod error;
 mod event;
+mod fetch;
 mod options;
+mod select;
+mod view;
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -25,10 +28,12 @@ use std::time::Instant;
 pub use error::UsageError;
 pub use event::{CloseReason, ServerEvent};
 pub use options::{Greeting, MIN_AUTOLOGOUT, ServerLimits, ServerOptions};
+pub use view::{MailboxChange, MessageInfo, SelectData};
 
 use crate::framing::{FrameEvent, Framer, Side};
 use crate::response::{Code, Continue, Data, Response, Status, StatusKind};
-use crate::types::{Atom, Tag};
+use crate::types::{Atom, MailboxName, Tag};
+use view::{Flush, View};
 
 /// The connection state of RFC 9051 §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,14 +52,23 @@ pub enum State {
 #[derive(Debug)]
 enum Wait {
     Nothing,
-    /// A LOGIN or AUTHENTICATE decision from the caller.
-    Login(Tag),
+    /// A decision from the caller on the command with this tag.
+    Decision(Tag, Decision),
     /// A challenge was sent: the next line is the client's response.
     AuthLine(Tag),
     /// The caller runs the TLS handshake.
     StartTls,
     /// IDLE: the next line should be DONE.
     Idle(Tag),
+}
+
+/// Which decision the engine waits for.
+#[derive(Debug)]
+enum Decision {
+    /// LOGIN or AUTHENTICATE.
+    Login,
+    /// SELECT or EXAMINE of this mailbox.
+    Select { mailbox: MailboxName, examine: bool },
 }
 
 /// One IMAP server session.
@@ -83,6 +97,10 @@ pub struct Server {
     user: Option<String>,
     /// Capabilities turned on by ENABLE, upper case.
     enabled: Vec<String>,
+    /// The selected mailbox.
+    view: Option<View>,
+    /// When the command in progress may report pending changes (`None`: not at all).
+    flush: Option<Flush>,
     errors: u32,
     deadline: Instant,
     activity: bool,
@@ -107,6 +125,8 @@ impl Server {
             wait: Wait::Nothing,
             user: None,
             enabled: Vec::new(),
+            view: None,
+            flush: None,
             errors: 0,
             activity: false,
             close: None,
@@ -175,7 +195,7 @@ impl Server {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
             }
-            if self.close.is_some() || matches!(self.wait, Wait::Login(_) | Wait::StartTls) {
+            if self.close.is_some() || matches!(self.wait, Wait::Decision(..) | Wait::StartTls) {
                 return None;
             }
             let frame = self.framer.poll_event()?;
@@ -222,7 +242,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no login decision is pending.
     pub fn accept_login(&mut self, user: impl Into<String>) -> Result<(), UsageError> {
-        let Wait::Login(tag) = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+        let Wait::Decision(tag, Decision::Login) = std::mem::replace(&mut self.wait, Wait::Nothing)
+        else {
             return self.misuse("accept_login");
         };
         self.state = State::Authenticated;
@@ -239,7 +260,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no AUTHENTICATE decision is pending.
     pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), UsageError> {
-        let Wait::Login(tag) = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+        let Wait::Decision(tag, Decision::Login) = std::mem::replace(&mut self.wait, Wait::Nothing)
+        else {
             return self.misuse("auth_challenge");
         };
         use base64::Engine as _;
@@ -249,17 +271,20 @@ impl Server {
         Ok(())
     }
 
-    /// Refuses the pending decision with a tagged `NO [code] text` (a failed login counts
-    /// towards [`ServerLimits::max_errors`]).
+    /// Refuses the pending decision with a tagged `NO [code] text`. A failed login counts
+    /// towards [`ServerLimits::max_errors`]; a failed SELECT leaves the session in the
+    /// authenticated state (RFC 9051 §6.3.2).
     ///
     /// # Errors
     /// [`UsageError::NotExpected`] when no decision is pending.
     pub fn reject(&mut self, code: Option<Code>, text: &str) -> Result<(), UsageError> {
-        let Wait::Login(tag) = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+        let Wait::Decision(tag, decision) = std::mem::replace(&mut self.wait, Wait::Nothing) else {
             return self.misuse("reject");
         };
         self.status(Status::no(Some(tag), code, text));
-        self.count_error();
+        if matches!(decision, Decision::Login) {
+            self.count_error();
+        }
         Ok(())
     }
 
@@ -319,7 +344,7 @@ impl Server {
             }
             caps.push("SASL-IR".into());
         }
-        caps.extend(["LITERAL+", "ID", "ENABLE", "IDLE"].map(String::from));
+        caps.extend(["LITERAL+", "ID", "ENABLE", "IDLE", "UNSELECT"].map(String::from));
         if self.opts.utf8_accept {
             caps.push("UTF8=ACCEPT".into());
         }
@@ -336,6 +361,27 @@ impl Server {
 
     fn data(&mut self, d: Data) {
         self.respond(&Response::Data(d));
+    }
+
+    /// The tagged completion of a command: first the changes the command may report
+    /// (RFC 3501 §7.4.1), then the status.
+    fn tagged(&mut self, s: Status) {
+        self.flush_view();
+        self.flush = None;
+        self.status(s);
+    }
+
+    /// Sends the selected mailbox's pending changes, as far as the command in progress allows.
+    fn flush_view(&mut self) {
+        let (Some(flush), Some(report)) = (self.flush, self.report()) else {
+            return;
+        };
+        let Some(view) = self.view.as_mut() else {
+            return;
+        };
+        for d in view.flush(flush, report) {
+            self.data(d);
+        }
     }
 
     /// A client mistake: after too many, `* BYE` and close.
@@ -357,6 +403,7 @@ impl Server {
         if self.close.is_none() {
             self.close = Some(reason);
             self.state = State::Logout;
+            self.view = None;
             self.events.push_back(ServerEvent::Closed { reason });
         }
     }
@@ -434,6 +481,7 @@ impl Server {
 
     fn end_idle(&mut self, tag: Tag, done: bool) {
         self.events.push_back(ServerEvent::IdleEnded);
+        self.flush = None;
         if done {
             self.status(Status::ok(Some(tag), None, "IDLE terminated"));
         } else {

@@ -83,6 +83,9 @@ pub struct ServerOptions {
     pub utf8_accept: bool,
     /// The server's answer to ID (RFC 2971 §3.3); `None` answers `* ID NIL`.
     pub id: Option<Vec<(String, String)>>,
+    /// The hierarchy delimiter of mailbox names (LIST, and the LIST line of an IMAP4rev2
+    /// SELECT); `None` for a flat namespace.
+    pub delimiter: Option<u8>,
 }
 
 impl Default for ServerOptions {
@@ -98,6 +101,7 @@ impl Default for ServerOptions {
             imap4rev2: true,
             utf8_accept: false,
             id: None,
+            delimiter: Some(b'/'),
         }
     }
 }

@@ -1,0 +1,242 @@
+//! An in-memory test store and several server sessions over it, driven on a virtual clock.
+//! It lives in the tests: a store only as smart as the scenarios need, not a product.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use mailhub_imap_proto::response::Code;
+use mailhub_imap_proto::server::{
+    MailboxChange, MessageInfo, SelectData, Server, ServerEvent, ServerOptions,
+};
+use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm};
+
+/// One stored message.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub uid: u32,
+    pub flags: Vec<Flag>,
+    pub data: Vec<u8>,
+    pub date: DateTime,
+    pub modseq: u64,
+    /// The session that sees it as `\Recent`.
+    pub recent_owner: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mailbox {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    pub modseq: u64,
+    pub messages: Vec<Stored>,
+}
+
+impl Mailbox {
+    pub fn new(uid_validity: u32) -> Self {
+        Mailbox {
+            uid_validity,
+            uid_next: 1,
+            modseq: 1,
+            messages: Vec::new(),
+        }
+    }
+}
+
+/// A session: the engine plus what the scripted caller knows.
+pub struct Client {
+    pub server: Server,
+    pub selected: Option<String>,
+    pub events: Vec<ServerEvent>,
+}
+
+/// The store and every session on it.
+pub struct World {
+    pub mailboxes: BTreeMap<String, Mailbox>,
+    pub clients: Vec<Client>,
+    pub now: Instant,
+}
+
+pub fn date(day: u8) -> DateTime {
+    DateTime::new(Date::new(2024, 1, day).unwrap(), 10, 0, 0, 60).unwrap()
+}
+
+pub fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap()
+}
+
+fn info(m: &Stored, me: usize) -> MessageInfo {
+    MessageInfo {
+        uid: nz(m.uid),
+        flags: m.flags.clone(),
+        size: m.data.len() as u64,
+        internal_date: m.date,
+        modseq: m.modseq,
+        recent: m.recent_owner == Some(me),
+    }
+}
+
+impl World {
+    pub fn new() -> Self {
+        let mut w = World {
+            mailboxes: BTreeMap::new(),
+            clients: Vec::new(),
+            now: Instant::now(),
+        };
+        w.mailboxes.insert("INBOX".into(), Mailbox::new(3857529045));
+        w
+    }
+
+    /// Delivers a message into a mailbox as an outside agent (an MTA); the first session that
+    /// has the mailbox selected gets `\Recent`.
+    pub fn deliver(&mut self, mailbox: &str, data: &[u8], flags: Vec<Flag>) -> u32 {
+        let owner = self.clients.iter().position(|c| {
+            c.selected.as_deref() == Some(mailbox) && c.server.is_read_only() == Some(false)
+        });
+        let mb = self.mailboxes.get_mut(mailbox).unwrap();
+        let uid = mb.uid_next;
+        mb.uid_next += 1;
+        mb.modseq += 1;
+        let m = Stored {
+            uid,
+            flags,
+            data: data.to_vec(),
+            date: date(1),
+            modseq: mb.modseq,
+            recent_owner: owner,
+        };
+        mb.messages.push(m.clone());
+        for (i, c) in self.clients.iter_mut().enumerate() {
+            if c.selected.as_deref() == Some(mailbox) {
+                let change = MailboxChange::Appended(vec![info(&m, i)]);
+                c.server.mailbox_changed(change);
+            }
+        }
+        uid
+    }
+
+    /// Sets a message's flags as another session would, and tells every watcher.
+    pub fn set_flags(&mut self, mailbox: &str, uid: u32, flags: Vec<Flag>) {
+        let mb = self.mailboxes.get_mut(mailbox).unwrap();
+        mb.modseq += 1;
+        let modseq = mb.modseq;
+        let m = mb.messages.iter_mut().find(|m| m.uid == uid).unwrap();
+        m.flags = flags.clone();
+        m.modseq = modseq;
+        for c in &mut self.clients {
+            if c.selected.as_deref() == Some(mailbox) {
+                let change = MailboxChange::Flags {
+                    uid: nz(uid),
+                    flags: flags.clone(),
+                    modseq,
+                };
+                c.server.mailbox_changed(change);
+            }
+        }
+    }
+
+    /// Expunges messages as another session would, and tells every watcher.
+    pub fn expunge(&mut self, mailbox: &str, uids: &[u32]) {
+        let mb = self.mailboxes.get_mut(mailbox).unwrap();
+        mb.modseq += 1;
+        mb.messages.retain(|m| !uids.contains(&m.uid));
+        for c in &mut self.clients {
+            if c.selected.as_deref() == Some(mailbox) {
+                let change = MailboxChange::Expunged(uids.iter().map(|u| nz(*u)).collect());
+                c.server.mailbox_changed(change);
+            }
+        }
+    }
+
+    /// Opens a session that is logged in as `fred` (PREAUTH) and drops the greeting.
+    pub fn connect(&mut self, mut options: ServerOptions) -> usize {
+        options.greeting = mailhub_imap_proto::server::Greeting::PreAuth {
+            user: "fred".into(),
+        };
+        let mut server = Server::new(options, self.now);
+        let _ = server.poll_transmit();
+        self.clients.push(Client {
+            server,
+            selected: None,
+            events: Vec::new(),
+        });
+        self.clients.len() - 1
+    }
+
+    /// Feeds input to session `i`, answers its events from the store, returns its output.
+    pub fn send(&mut self, i: usize, input: &str) -> String {
+        self.clients[i].server.handle_input(input.as_bytes());
+        self.run(i);
+        let out = self.clients[i].server.poll_transmit().unwrap_or_default();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Output queued by session `i` without new input (IDLE updates).
+    pub fn output(&mut self, i: usize) -> String {
+        let out = self.clients[i].server.poll_transmit().unwrap_or_default();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn run(&mut self, i: usize) {
+        while let Some(e) = self.clients[i].server.poll_event() {
+            match &e {
+                ServerEvent::Select {
+                    mailbox, read_only, ..
+                } => match self.mailboxes.get_mut(mailbox.as_str()) {
+                    Some(mb) => {
+                        // \Recent goes to this session for messages nobody has seen yet.
+                        for m in &mut mb.messages {
+                            if m.recent_owner.is_none() && !*read_only {
+                                m.recent_owner = Some(i);
+                            }
+                        }
+                        let data = SelectData {
+                            uid_validity: nz(mb.uid_validity),
+                            uid_next: nz(mb.uid_next),
+                            highest_modseq: Some(mb.modseq),
+                            flags: vec![
+                                Flag::Answered,
+                                Flag::Flagged,
+                                Flag::Deleted,
+                                Flag::Seen,
+                                Flag::Draft,
+                            ],
+                            permanent_flags: vec![
+                                FlagPerm::Flag(Flag::Deleted),
+                                FlagPerm::Flag(Flag::Seen),
+                                FlagPerm::Wildcard,
+                            ],
+                            read_only: false,
+                            messages: mb.messages.iter().map(|m| info(m, i)).collect(),
+                        };
+                        self.clients[i].selected = Some(mailbox.clone());
+                        self.clients[i].server.select_mailbox(data).unwrap();
+                    }
+                    None => {
+                        let code = Some(Code::NonExistent);
+                        self.clients[i]
+                            .server
+                            .reject(code, "No such mailbox")
+                            .unwrap();
+                    }
+                },
+                ServerEvent::Unselected | ServerEvent::Closed { .. } => {
+                    self.clients[i].selected = None;
+                }
+                _ => {}
+            }
+            self.clients[i].events.push(e);
+        }
+    }
+}
+
+/// Lines of a transcript's `S:` part joined with CRLF.
+pub fn lines(s: &str) -> String {
+    let mut out = String::new();
+    for l in s.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out
+}
