@@ -525,3 +525,25 @@ fn logout_bye_then_ok_closes_cleanly() {
         ]
     );
 }
+
+#[test]
+fn unknown_untagged_data_is_reported_raw_not_fatal() {
+    let (mut c, _) = greeted(ClientOptions::default(), b"* PREAUTH ready\r\n");
+    let t = c.noop().unwrap();
+    let _ = sent(&mut c);
+    let ev = feed(
+        &mut c,
+        format!("* METADATA \"INBOX\" (/shared/comment \"x\")\r\n{t} OK\r\n").as_bytes(),
+    );
+    assert_eq!(
+        ev[0],
+        ClientEvent::UnknownData(b"* METADATA \"INBOX\" (/shared/comment \"x\")\r\n".to_vec())
+    );
+    assert_eq!(briefs(&ev[1..]), [format!("{t} OK")]);
+    // A known kind that is malformed is still a protocol error.
+    let ev = feed(&mut c, b"* LIST garbage\r\n");
+    assert!(matches!(
+        ev.last(),
+        Some(ClientEvent::Closed(CloseReason::Protocol(_)))
+    ));
+}

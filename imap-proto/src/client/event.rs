@@ -22,6 +22,9 @@ pub enum ClientEvent {
     /// VANISHED, FLAGS, LIST, SEARCH, CAPABILITY … A FETCH item whose body was streamed
     /// ([`ClientEvent::FetchBodyStart`]) appears here with empty data.
     Data(Data),
+    /// Untagged data this crate has no type for (`* XAPPLEPUSHSERVICE …`): the whole
+    /// response, CRLF included (RFC 9051 §7: a client accepts any response at any time).
+    UnknownData(Vec<u8>),
     /// The tagged completion of a command (RFC 3501 §7.1), with the tag that the send method
     /// returned.
     Completed {

@@ -9,6 +9,47 @@ use crate::response::{Code, Continue, Data, MessageData, Response, Status, Statu
 
 use super::{BodyStream, Client, ClientError, ClientEvent, ClientState, CloseReason, Kind};
 
+/// Untagged data this crate has no type for (`* XAPPLEPUSHSERVICE …`, `* METADATA …`):
+/// a client must accept any response at any time (RFC 9051 §7), so it is reported raw. A
+/// malformed response of a kind the crate knows stays a protocol error.
+fn is_unknown_data(unit: &[u8]) -> bool {
+    const KNOWN: [&[u8]; 24] = [
+        b"OK",
+        b"NO",
+        b"BAD",
+        b"BYE",
+        b"PREAUTH",
+        b"CAPABILITY",
+        b"LIST",
+        b"LSUB",
+        b"STATUS",
+        b"SEARCH",
+        b"ESEARCH",
+        b"FLAGS",
+        b"SORT",
+        b"THREAD",
+        b"NAMESPACE",
+        b"ID",
+        b"ENABLED",
+        b"QUOTA",
+        b"QUOTAROOT",
+        b"ACL",
+        b"LISTRIGHTS",
+        b"MYRIGHTS",
+        b"VANISHED",
+        b"",
+    ];
+    let Some(rest) = unit.strip_prefix(b"* ") else {
+        return false;
+    };
+    let word = rest
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric() && *b != b'-' && *b != b'.')
+        .map_or(rest, |n| &rest[..n]);
+    !word.first().is_some_and(u8::is_ascii_digit)
+        && !KNOWN.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
 impl Client {
     /// Appends received octets. Feed after [`Client::poll_event`] returned `None`, so the
     /// buffer stays bounded by one read plus the line limit. Octets that arrive between an
@@ -67,6 +108,9 @@ impl Client {
                 };
                 match parsed {
                     Ok(r) => self.on_response(r),
+                    Err(_) if self.state != ClientState::Greeting && is_unknown_data(&unit) => {
+                        self.events.push_back(ClientEvent::UnknownData(unit));
+                    }
                     Err(e) => self.protocol_error(ClientError::Parse(e)),
                 }
             }
