@@ -1,0 +1,173 @@
+//! Fuzz entry point for the IMAP server engine of `mailhub-imap-proto`, shared by the
+//! cargo-fuzz target `imap_server` and by `imap-proto/tests/server_fuzz_corpus.rs`, which
+//! replays the committed seeds in a normal `cargo test`.
+//!
+//! [`server_input`]: octet 0 picks how the rest is split into reads (1 to 64 octets) and, in
+//! its top bits, whether plaintext logins are allowed and whether the caller accepts logins;
+//! the rest is what a client sent. A scripted caller answers every decision (login, SASL,
+//! STARTTLS, SELECT of a three-message mailbox, mail from another session now and then).
+//! Invariants: no panic; the server's output frames and parses as IMAP responses; output
+//! and events stay bounded by the input; nothing is read after the session closed.
+
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use mailhub_imap_proto::Response;
+use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side};
+use mailhub_imap_proto::response::Code;
+use mailhub_imap_proto::server::{
+    MailboxChange, MessageInfo, SelectData, Server, ServerEvent, ServerLimits, ServerOptions,
+};
+use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm};
+
+fn message(uid: u32) -> MessageInfo {
+    let date = DateTime::new(Date::new(2024, 2, 29).unwrap(), 23, 59, 60, -420).unwrap();
+    MessageInfo {
+        uid: NonZeroU32::new(uid).unwrap(),
+        flags: if uid % 2 == 0 {
+            vec![Flag::Seen]
+        } else {
+            vec![]
+        },
+        size: u64::from(uid) * 100,
+        internal_date: date,
+        modseq: u64::from(uid),
+        recent: uid == 3,
+    }
+}
+
+fn select_data() -> SelectData {
+    SelectData {
+        uid_validity: NonZeroU32::new(7).unwrap(),
+        uid_next: NonZeroU32::new(10).unwrap(),
+        highest_modseq: Some(9),
+        flags: vec![Flag::Seen, Flag::Deleted],
+        permanent_flags: vec![FlagPerm::Flag(Flag::Seen), FlagPerm::Wildcard],
+        read_only: false,
+        messages: vec![message(2), message(3), message(5)],
+    }
+}
+
+/// Checks that the server's output is a sequence of well-formed responses.
+fn check_output(out: &[u8]) {
+    let mut f = Framer::new(Side::Client, Limits::client());
+    f.handle_input(out);
+    let mut taken = 0;
+    while let Some(e) = f.poll_event() {
+        match e {
+            FrameEvent::Unit(u) => {
+                taken += u.len();
+                if let Err(e) = Response::parse(&u) {
+                    panic!(
+                        "server sent an unparsable response {:?}: {e}",
+                        String::from_utf8_lossy(&u)
+                    );
+                }
+            }
+            FrameEvent::LiteralAnnounced { .. } => f.accept_literal().unwrap(),
+            other => panic!("server output does not frame: {other:?}"),
+        }
+    }
+    assert_eq!(taken, out.len(), "server output ends mid-response");
+}
+
+/// Runs a server session over `data` (see the module documentation).
+pub fn server_input(data: &[u8]) {
+    let Some((&ctl, bytes)) = data.split_first() else {
+        return;
+    };
+    let split = usize::from(ctl & 0x3f) + 1;
+    let mut options = ServerOptions::default();
+    options.allow_plaintext = ctl & 0x40 != 0;
+    options.starttls = true;
+    options.sasl_mechanisms = vec!["PLAIN".into(), "SCRAM-SHA-256".into()];
+    let mut limits = ServerLimits::default();
+    limits.framing = Limits::server()
+        .with_max_line_length(1024)
+        .with_max_unit_size(4096)
+        .with_max_depth(16);
+    limits.max_preauth_literal = 512;
+    options.limits = limits;
+    let accept = ctl & 0x80 != 0;
+    let mut now = Instant::now();
+    let mut server = Server::new(options, now);
+    let mut out = server.poll_transmit().unwrap_or_default();
+    let mut next_uid = 10;
+    let mut events = 0usize;
+    for (n, chunk) in bytes.chunks(split).enumerate() {
+        let closed = server.is_closed();
+        server.handle_input(chunk);
+        while let Some(e) = server.poll_event() {
+            events += 1;
+            assert!(!closed, "event after close: {e:?}");
+            match e {
+                ServerEvent::Login { .. } | ServerEvent::AuthResponse { .. } if accept => {
+                    server.accept_login("fuzz").unwrap();
+                }
+                ServerEvent::AuthStart {
+                    initial_response: None,
+                    ..
+                } => {
+                    server.auth_challenge(b"challenge").unwrap();
+                }
+                ServerEvent::Login { .. }
+                | ServerEvent::AuthStart { .. }
+                | ServerEvent::AuthResponse { .. } => {
+                    if accept {
+                        server.accept_login("fuzz").unwrap();
+                    } else {
+                        server
+                            .reject(Some(Code::AuthenticationFailed), "no")
+                            .unwrap();
+                    }
+                }
+                ServerEvent::StartTls => server.tls_established().unwrap(),
+                ServerEvent::Select { mailbox, .. } => {
+                    if mailbox.eq_ignore_ascii_case("inbox") {
+                        server.select_mailbox(select_data()).unwrap();
+                    } else {
+                        server
+                            .reject(Some(Code::NonExistent), "no such mailbox")
+                            .unwrap();
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Another session makes changes now and then.
+        match n % 7 {
+            3 => {
+                server.mailbox_changed(MailboxChange::Appended(vec![message(next_uid)]));
+                next_uid += 1;
+            }
+            5 => server.mailbox_changed(MailboxChange::Expunged(vec![NonZeroU32::new(3).unwrap()])),
+            6 => server.mailbox_changed(MailboxChange::Flags {
+                uid: NonZeroU32::new(5).unwrap(),
+                flags: vec![Flag::Flagged],
+                modseq: 99,
+            }),
+            _ => {}
+        }
+        if let Some(o) = server.poll_transmit() {
+            out.extend(o);
+        }
+        now += Duration::from_secs(1);
+        server.handle_timeout(now);
+    }
+    if let Some(o) = server.poll_transmit() {
+        out.extend(o);
+    }
+    assert!(
+        events <= bytes.len() + 8,
+        "{events} events for {} octets",
+        bytes.len()
+    );
+    // Each input octet can cost at most one short response plus a few view updates.
+    assert!(
+        out.len() <= 200 * bytes.len() + 4096,
+        "{} octets out for {} in",
+        out.len(),
+        bytes.len()
+    );
+    check_output(&out);
+}
