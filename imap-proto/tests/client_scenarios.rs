@@ -547,3 +547,35 @@ fn unknown_untagged_data_is_reported_raw_not_fatal() {
         Some(ClientEvent::Closed(CloseReason::Protocol(_)))
     ));
 }
+
+#[test]
+fn compress_hands_back_the_compressed_octets_that_followed_the_ok() {
+    let (mut c, _) = greeted(ClientOptions::default(), b"* PREAUTH ready\r\n");
+    let t = c
+        .send(CommandBody::Compress(Atom::new("DEFLATE").unwrap()))
+        .unwrap();
+    let n = c.noop().unwrap();
+    assert_eq!(
+        sent(&mut c),
+        format!("{t} COMPRESS DEFLATE\r\n"),
+        "NOOP waits"
+    );
+    let mut input = format!("{t} OK go\r\n").into_bytes();
+    input.extend_from_slice(b"\x78\x9c\x01\x02");
+    let ev = feed(&mut c, &input);
+    assert_eq!(
+        ev,
+        [
+            ClientEvent::Completed {
+                tag: t,
+                kind: StatusKind::Ok,
+                code: None,
+                text: "go".into()
+            },
+            ClientEvent::CompressionStarted {
+                pending: b"\x78\x9c\x01\x02".to_vec()
+            }
+        ]
+    );
+    assert_eq!(sent(&mut c), format!("{n} NOOP\r\n"));
+}

@@ -77,6 +77,13 @@ pub enum ClientEvent {
     /// The server accepted STARTTLS: nothing more is read or sent in the clear. Run the TLS
     /// handshake, then call [`super::Client::tls_established`].
     StartTls,
+    /// The server accepted COMPRESS (RFC 4978): from now on, decompress what arrives before
+    /// [`super::Client::handle_input`] and compress what [`super::Client::poll_transmit`]
+    /// returns. `pending` arrived after the OK and is already compressed: decompress it first.
+    CompressionStarted {
+        /// Octets received after the OK, still compressed.
+        pending: Vec<u8>,
+    },
     /// The engine did not send a queued command (LOGIN while the server announces
     /// LOGINDISABLED, RFC 3501 §6.2.3); no completion will come for it.
     Refused {

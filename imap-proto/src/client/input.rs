@@ -280,6 +280,7 @@ impl Client {
             caps_seen = true;
         }
         let mut closing = false;
+        let mut after = None;
         match f.kind {
             Kind::StartTls if ok => {
                 // RFC 3501 §6.2.1: what arrived after the OK was sent in the clear and is
@@ -288,6 +289,13 @@ impl Client {
                 self.streamed.clear();
                 self.capabilities = None;
                 self.tls_pending = true;
+            }
+            Kind::Compress if ok => {
+                // RFC 4978 §3: what follows the OK is already compressed; it goes back to
+                // the caller to decompress and feed again.
+                self.streamed.clear();
+                let pending = self.framer.take_buffered();
+                after = Some(ClientEvent::CompressionStarted { pending });
             }
             Kind::Login | Kind::Authenticate if ok => {
                 self.state = ClientState::Authenticated;
@@ -323,6 +331,7 @@ impl Client {
         if f.kind == Kind::StartTls && ok {
             self.events.push_back(ClientEvent::StartTls);
         }
+        self.events.extend(after);
         if closing {
             self.close(CloseReason::Logout);
         } else {

@@ -127,7 +127,9 @@ enum Kind {
     Logout,
     Idle,
     Append,
-    /// Changes state in a way the engine does not follow (COMPRESS, UNAUTHENTICATE).
+    /// COMPRESS (RFC 4978): after its OK the stream is DEFLATE in both directions.
+    Compress,
+    /// Changes state in a way the engine does not follow (UNAUTHENTICATE).
     Barrier,
     /// May expunge messages.
     Expunge,
@@ -149,7 +151,8 @@ impl Kind {
             C::Logout => Self::Logout,
             C::Idle => Self::Idle,
             C::Append { .. } => Self::Append,
-            C::Compress(_) | C::Unauthenticate => Self::Barrier,
+            C::Compress(_) => Self::Compress,
+            C::Unauthenticate => Self::Barrier,
             C::Expunge | C::UidExpunge(_) | C::Move { .. } => Self::Expunge,
             C::Fetch { uid: false, .. }
             | C::Store { uid: false, .. }
@@ -171,6 +174,7 @@ impl Kind {
                 | Self::Deselect
                 | Self::Logout
                 | Self::Idle
+                | Self::Compress
                 | Self::Barrier
         )
     }
