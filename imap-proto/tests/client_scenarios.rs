@@ -579,3 +579,38 @@ fn compress_hands_back_the_compressed_octets_that_followed_the_ok() {
     );
     assert_eq!(sent(&mut c), format!("{n} NOOP\r\n"));
 }
+
+#[test]
+fn unsolicited_exists_expunge_fetch_and_vanished_arrive_as_typed_data() {
+    let (mut c, _) = greeted(ClientOptions::default(), b"* PREAUTH ready\r\n");
+    let t = c
+        .send(
+            mailhub_imap_proto::Command::parse(b"x UID FETCH 1:* (FLAGS)\r\n")
+                .unwrap()
+                .body,
+        )
+        .unwrap();
+    let _ = sent(&mut c);
+    let ev = feed(
+        &mut c,
+        format!(
+            "* 9 EXISTS\r\n* 3 EXPUNGE\r\n* 4 FETCH (FLAGS (\\Seen) UID 7)\r\n\
+             * VANISHED 41,43:45\r\n* VANISHED (EARLIER) 1:2\r\n{t} OK\r\n"
+        )
+        .as_bytes(),
+    );
+    assert!(matches!(ev[0], ClientEvent::Data(Data::Exists(9))));
+    assert!(matches!(&ev[1], ClientEvent::Data(Data::Expunge(n)) if n.get() == 3));
+    assert!(
+        matches!(&ev[2], ClientEvent::Data(Data::Fetch { seq, items }) if seq.get() == 4 && items.len() == 2)
+    );
+    assert!(matches!(
+        &ev[3],
+        ClientEvent::Data(Data::Vanished { earlier: false, .. })
+    ));
+    assert!(matches!(
+        &ev[4],
+        ClientEvent::Data(Data::Vanished { earlier: true, .. })
+    ));
+    assert_eq!(briefs(&ev[5..]), [format!("{t} OK")]);
+}
