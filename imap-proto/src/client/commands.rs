@@ -61,7 +61,7 @@ impl Client {
     }
 
     /// `STARTTLS` (RFC 3501 §6.2.1). On the tagged OK the engine drops what it buffered,
-    /// forgets the capabilities and reports [`ClientEvent::StartTls`].
+    /// forgets the capabilities and reports [`ClientEvent::StartTls`](super::ClientEvent::StartTls).
     ///
     /// # Errors
     /// [`UsageError::Closed`].
@@ -112,7 +112,7 @@ impl Client {
         self.enqueue(tag, Kind::Authenticate, payload)
     }
 
-    /// `IDLE` (RFC 2177). [`ClientEvent::IdleStarted`] follows the server's `+`; end it with
+    /// `IDLE` (RFC 2177). [`ClientEvent::IdleStarted`](super::ClientEvent::IdleStarted) follows the server's `+`; end it with
     /// [`Client::idle_done`].
     ///
     /// # Errors
@@ -150,7 +150,7 @@ impl Client {
     }
 
     /// Starts `APPEND mailbox [flags] [date] {length}` whose message the caller streams:
-    /// after [`ClientEvent::AppendReady`], pass exactly `length` octets to
+    /// after [`ClientEvent::AppendReady`](super::ClientEvent::AppendReady), pass exactly `length` octets to
     /// [`Client::append_data`]. `binary` sends a `literal8` (RFC 3516).
     ///
     /// # Errors
@@ -177,7 +177,7 @@ impl Client {
     /// Sends octets of the streamed APPEND; the command line ends after the last one.
     ///
     /// # Errors
-    /// [`UsageError::NoAppendInProgress`] before [`ClientEvent::AppendReady`] or after the
+    /// [`UsageError::NoAppendInProgress`] before [`ClientEvent::AppendReady`](super::ClientEvent::AppendReady) or after the
     /// server answered; [`UsageError::AppendOverrun`] past the announced length (nothing is
     /// sent then).
     pub fn append_data(&mut self, data: &[u8]) -> Result<(), UsageError> {
@@ -206,9 +206,9 @@ impl Client {
         Ok(())
     }
 
-    /// The TLS handshake after [`ClientEvent::StartTls`] succeeded: the engine reads and
+    /// The TLS handshake after [`ClientEvent::StartTls`](super::ClientEvent::StartTls) succeeded: the engine reads and
     /// writes again, with no capabilities cached (RFC 3501 §6.2.1); it asks for them when
-    /// [`ClientOptions::refresh_capabilities`] is on.
+    /// [`ClientOptions::refresh_capabilities`](super::ClientOptions::refresh_capabilities) is on.
     ///
     /// # Errors
     /// [`UsageError::NoTlsPending`] when no STARTTLS was accepted.
