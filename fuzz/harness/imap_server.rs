@@ -16,15 +16,16 @@ use mailhub_imap_proto::Response;
 use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side};
 use mailhub_imap_proto::response::Code;
 use mailhub_imap_proto::server::{
-    MailboxChange, MessageInfo, SelectData, Server, ServerEvent, ServerLimits, ServerOptions,
+    MailboxChange, MailboxEntry, MessageInfo, SelectData, Server, ServerEvent, ServerLimits,
+    ServerOptions, StatusData,
 };
-use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm};
+use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm, MailboxAttr};
 
 fn message(uid: u32) -> MessageInfo {
     let date = DateTime::new(Date::new(2024, 2, 29).unwrap(), 23, 59, 60, -420).unwrap();
     MessageInfo {
         uid: NonZeroU32::new(uid).unwrap(),
-        flags: if uid % 2 == 0 {
+        flags: if uid.is_multiple_of(2) {
             vec![Flag::Seen]
         } else {
             vec![]
@@ -130,6 +131,28 @@ pub fn server_input(data: &[u8]) {
                             .reject(Some(Code::NonExistent), "no such mailbox")
                             .unwrap();
                     }
+                }
+                ServerEvent::Create { .. }
+                | ServerEvent::Delete { .. }
+                | ServerEvent::Rename { .. }
+                | ServerEvent::Subscribe { .. } => server.done().unwrap(),
+                ServerEvent::ListMailboxes { .. } => {
+                    let mut sent = MailboxEntry::new("Sent");
+                    sent.special_use = vec![MailboxAttr::Sent];
+                    sent.subscribed = true;
+                    let mut gone = MailboxEntry::new("a/gone");
+                    gone.exists = false;
+                    gone.subscribed = true;
+                    let entries = [
+                        MailboxEntry::new("INBOX"),
+                        MailboxEntry::new("a/b/c"),
+                        sent,
+                        gone,
+                    ];
+                    server.mailbox_list(&entries).unwrap();
+                }
+                ServerEvent::Status { .. } => {
+                    server.mailbox_status(&StatusData::default()).unwrap()
                 }
                 _ => {}
             }

@@ -103,6 +103,25 @@ impl Server {
                 self.unselect();
                 self.status(Status::ok(Some(tag), None, "UNSELECT completed"));
             }
+            C::Create {
+                mailbox,
+                special_use,
+            } => self.on_create(tag, &mailbox, special_use),
+            C::Delete(mailbox) => self.on_delete(tag, &mailbox),
+            C::Rename { from, to } => self.on_rename(tag, &from, &to),
+            C::Subscribe(mailbox) => self.on_subscribe(tag, &mailbox, true),
+            C::Unsubscribe(mailbox) => self.on_subscribe(tag, &mailbox, false),
+            C::List {
+                selection,
+                reference,
+                patterns,
+                return_opts,
+            } => self.on_list(tag, false, &reference, &patterns, selection, return_opts),
+            C::Lsub { reference, pattern } => {
+                self.on_list(tag, true, &reference, &[pattern], Vec::new(), Vec::new());
+            }
+            C::Namespace => self.on_namespace(tag),
+            C::Status { mailbox, items } => self.on_status(tag, mailbox, items),
             C::Fetch {
                 uid,
                 set,

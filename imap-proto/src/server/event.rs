@@ -88,6 +88,63 @@ pub enum ServerEvent {
         /// EXAMINE: no change may be made, not even `\Seen` or `\Recent`.
         read_only: bool,
     },
+    /// CREATE (RFC 9051 §6.3.4): create the mailbox (a trailing delimiter is already
+    /// stripped; INBOX is refused by the engine), then [`super::Server::done`] or
+    /// [`super::Server::reject`] (`[ALREADYEXISTS]`, `[CANNOT]`, `[USEATTR]`).
+    Create {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+        /// `USE (…)` special-use attributes (RFC 6154 §3).
+        special_use: Vec<crate::types::MailboxAttr>,
+    },
+    /// DELETE (RFC 9051 §6.3.5): delete the mailbox and its messages; a mailbox with
+    /// children stays as `\Noselect` (or is refused with `[HASCHILDREN]`). Answer
+    /// [`super::Server::done`] or [`super::Server::reject`].
+    Delete {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8 (never INBOX).
+        mailbox: String,
+    },
+    /// RENAME (RFC 9051 §6.3.6): rename the mailbox and its children. Renaming INBOX moves
+    /// its messages to the new mailbox and leaves INBOX empty, children not moved. Answer
+    /// [`super::Server::done`] or [`super::Server::reject`].
+    Rename {
+        /// The command's tag.
+        tag: Tag,
+        /// The existing name, UTF-8.
+        from: String,
+        /// The new name, UTF-8 (never INBOX).
+        to: String,
+    },
+    /// SUBSCRIBE or UNSUBSCRIBE (RFC 9051 §6.3.7–§6.3.8): the name need not exist. Answer
+    /// [`super::Server::done`] or [`super::Server::reject`].
+    Subscribe {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+        /// `true` for SUBSCRIBE.
+        subscribe: bool,
+    },
+    /// LIST or LSUB: answer [`super::Server::mailbox_list`] with every mailbox; the engine
+    /// matches the patterns.
+    ListMailboxes {
+        /// The command's tag.
+        tag: Tag,
+    },
+    /// STATUS (RFC 9051 §6.3.11): answer [`super::Server::mailbox_status`] or
+    /// [`super::Server::reject`] (`[NONEXISTENT]`).
+    Status {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+        /// The items asked for (the caller may compute only these).
+        items: Vec<crate::command::StatusItem>,
+    },
     /// The session left the selected mailbox (UNSELECT, CLOSE, another SELECT, LOGOUT): stop
     /// watching it.
     Unselected,

@@ -18,6 +18,8 @@ mod commands;
 mod error;
 mod event;
 mod fetch;
+mod list;
+mod mailbox;
 mod options;
 mod select;
 mod view;
@@ -27,6 +29,8 @@ use std::time::Instant;
 
 pub use error::UsageError;
 pub use event::{CloseReason, ServerEvent};
+pub use list::MailboxEntry;
+pub use mailbox::StatusData;
 pub use options::{Greeting, MIN_AUTOLOGOUT, ServerLimits, ServerOptions};
 pub use view::{MailboxChange, MessageInfo, SelectData};
 
@@ -69,6 +73,15 @@ enum Decision {
     Login,
     /// SELECT or EXAMINE of this mailbox.
     Select { mailbox: MailboxName, examine: bool },
+    /// A command whose success is a tagged OK with this text.
+    Done(&'static str),
+    /// LIST or LSUB.
+    List(list::ListQuery),
+    /// STATUS of this mailbox.
+    Status {
+        mailbox: MailboxName,
+        items: Vec<crate::command::StatusItem>,
+    },
 }
 
 /// One IMAP server session.
@@ -344,7 +357,21 @@ impl Server {
             }
             caps.push("SASL-IR".into());
         }
-        caps.extend(["LITERAL+", "ID", "ENABLE", "IDLE", "UNSELECT"].map(String::from));
+        caps.extend(
+            [
+                "LITERAL+",
+                "ID",
+                "ENABLE",
+                "IDLE",
+                "UNSELECT",
+                "NAMESPACE",
+                "LIST-EXTENDED",
+                "SPECIAL-USE",
+                "CREATE-SPECIAL-USE",
+                "STATUS=SIZE",
+            ]
+            .map(String::from),
+        );
         if self.opts.utf8_accept {
             caps.push("UTF8=ACCEPT".into());
         }

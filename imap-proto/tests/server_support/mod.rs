@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
+use mailhub_imap_proto::command::StatusItem;
 use mailhub_imap_proto::response::Code;
 use mailhub_imap_proto::server::{
-    MailboxChange, MessageInfo, SelectData, Server, ServerEvent, ServerOptions,
+    MailboxChange, MailboxEntry, MessageInfo, SelectData, Server, ServerEvent, ServerOptions,
+    StatusData,
 };
-use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm};
+use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm, MailboxAttr};
 
 /// One stored message.
 #[derive(Debug, Clone)]
@@ -54,6 +56,9 @@ pub struct Client {
 /// The store and every session on it.
 pub struct World {
     pub mailboxes: BTreeMap<String, Mailbox>,
+    pub subscribed: std::collections::BTreeSet<String>,
+    pub special: BTreeMap<String, Vec<MailboxAttr>>,
+    next_validity: u32,
     pub clients: Vec<Client>,
     pub now: Instant,
 }
@@ -81,6 +86,9 @@ impl World {
     pub fn new() -> Self {
         let mut w = World {
             mailboxes: BTreeMap::new(),
+            subscribed: Default::default(),
+            special: BTreeMap::new(),
+            next_validity: 100,
             clients: Vec::new(),
             now: Instant::now(),
         };
@@ -221,6 +229,94 @@ impl World {
                             .unwrap();
                     }
                 },
+                ServerEvent::Create {
+                    mailbox,
+                    special_use,
+                    ..
+                } => {
+                    let r = if self.mailboxes.contains_key(mailbox) {
+                        Err((Code::AlreadyExists, "Mailbox exists"))
+                    } else {
+                        self.next_validity += 1;
+                        let v = self.next_validity;
+                        self.mailboxes.insert(mailbox.clone(), Mailbox::new(v));
+                        if !special_use.is_empty() {
+                            self.special.insert(mailbox.clone(), special_use.clone());
+                        }
+                        Ok(())
+                    };
+                    self.answer(i, r);
+                }
+                ServerEvent::Delete { mailbox, .. } => {
+                    let r = match self.mailboxes.remove(mailbox) {
+                        Some(_) => Ok(()),
+                        None => Err((Code::NonExistent, "No such mailbox")),
+                    };
+                    self.answer(i, r);
+                }
+                ServerEvent::Rename { from, to, .. } => {
+                    let r = self.rename(from, to);
+                    self.answer(i, r);
+                }
+                ServerEvent::Subscribe {
+                    mailbox, subscribe, ..
+                } => {
+                    if *subscribe {
+                        self.subscribed.insert(mailbox.clone());
+                    } else {
+                        self.subscribed.remove(mailbox);
+                    }
+                    self.answer(i, Ok(()));
+                }
+                ServerEvent::ListMailboxes { .. } => {
+                    let mut names: std::collections::BTreeSet<String> =
+                        self.mailboxes.keys().cloned().collect();
+                    names.extend(self.subscribed.iter().cloned());
+                    let entries: Vec<MailboxEntry> = names
+                        .into_iter()
+                        .map(|n| {
+                            let mut e = MailboxEntry::new(n.clone());
+                            e.exists = self.mailboxes.contains_key(&n);
+                            e.subscribed = self.subscribed.contains(&n);
+                            e.special_use = self.special.get(&n).cloned().unwrap_or_default();
+                            e
+                        })
+                        .collect();
+                    self.clients[i].server.mailbox_list(&entries).unwrap();
+                }
+                ServerEvent::Status { mailbox, items, .. } => {
+                    match self.mailboxes.get(mailbox.as_str()) {
+                        Some(mb) => {
+                            let _: &Vec<StatusItem> = items;
+                            let count = |f: &Flag| {
+                                mb.messages.iter().filter(|m| m.flags.contains(f)).count() as u32
+                            };
+                            let data = StatusData {
+                                messages: mb.messages.len() as u32,
+                                recent: mb
+                                    .messages
+                                    .iter()
+                                    .filter(|m| m.recent_owner.is_none())
+                                    .count() as u32,
+                                uid_next: mb.uid_next,
+                                uid_validity: mb.uid_validity,
+                                unseen: mb.messages.len() as u32 - count(&Flag::Seen),
+                                deleted: count(&Flag::Deleted),
+                                size: mb.messages.iter().map(|m| m.data.len() as u64).sum(),
+                                highest_modseq: mb.modseq,
+                                append_limit: None,
+                            };
+                            self.clients[i].server.mailbox_status(&data).unwrap();
+                        }
+                        None => {
+                            let code = Some(Code::NonExistent);
+                            self.clients[i]
+                                .server
+                                .reject(code, "No such mailbox")
+                                .unwrap();
+                        }
+                    }
+                }
                 ServerEvent::Unselected | ServerEvent::Closed { .. } => {
                     self.clients[i].selected = None;
                 }
@@ -228,6 +324,47 @@ impl World {
             }
             self.clients[i].events.push(e);
         }
+    }
+}
+
+impl World {
+    fn answer(&mut self, i: usize, r: Result<(), (Code, &str)>) {
+        match r {
+            Ok(()) => self.clients[i].server.done().unwrap(),
+            Err((code, text)) => self.clients[i].server.reject(Some(code), text).unwrap(),
+        }
+    }
+
+    /// RENAME with RFC 3501 §6.3.5's rules: children move along; INBOX's messages move and
+    /// INBOX stays, empty.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), (Code, &'static str)> {
+        if self.mailboxes.contains_key(to) {
+            return Err((Code::AlreadyExists, "Mailbox exists"));
+        }
+        let Some(mb) = self.mailboxes.get_mut(from) else {
+            return Err((Code::NonExistent, "No such mailbox"));
+        };
+        if from == "INBOX" {
+            let mut moved = Mailbox::new(self.next_validity + 1);
+            self.next_validity += 1;
+            moved.messages = std::mem::take(&mut mb.messages);
+            moved.uid_next = mb.uid_next;
+            self.mailboxes.insert(to.to_string(), moved);
+            return Ok(());
+        }
+        let prefix = format!("{from}/");
+        let names: Vec<String> = self
+            .mailboxes
+            .keys()
+            .filter(|n| *n == from || n.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for n in names {
+            let mb = self.mailboxes.remove(&n).unwrap();
+            self.mailboxes
+                .insert(format!("{to}{}", &n[from.len()..]), mb);
+        }
+        Ok(())
     }
 }
 
