@@ -614,3 +614,30 @@ fn unsolicited_exists_expunge_fetch_and_vanished_arrive_as_typed_data() {
     ));
     assert_eq!(briefs(&ev[5..]), [format!("{t} OK")]);
 }
+
+#[test]
+fn two_synchronising_literals_each_wait_for_their_continuation() {
+    let (mut c, _) = greeted(ClientOptions::default(), PLAIN);
+    let t = c.login("fr\red", &Secret::new("pa\rss".into())).unwrap();
+    assert_eq!(sent(&mut c), format!("{t} LOGIN {{5}}\r\n"));
+    let _ = feed(&mut c, b"+ \r\n");
+    assert_eq!(sent(&mut c), "fr\red {5}\r\n");
+    assert_eq!(c.poll_transmit(), None);
+    let _ = feed(&mut c, b"+ \r\n");
+    assert_eq!(sent(&mut c), "pa\rss\r\n");
+}
+
+#[test]
+fn at_most_max_in_flight_commands_are_on_the_wire() {
+    let mut opts = ClientOptions::default();
+    opts.max_in_flight = 2;
+    let (mut c, _) = greeted(opts, b"* PREAUTH hi\r\n");
+    let tags: Vec<Tag> = (0..3).map(|_| c.noop().unwrap()).collect();
+    assert_eq!(
+        sent(&mut c),
+        format!("{} NOOP\r\n{} NOOP\r\n", tags[0], tags[1])
+    );
+    let _ = feed(&mut c, format!("{} OK\r\n", tags[1]).as_bytes());
+    assert_eq!(sent(&mut c), format!("{} NOOP\r\n", tags[2]));
+    assert_eq!(c.pending_commands(), 2);
+}
