@@ -10,7 +10,7 @@
 //! - RFC 5321 §4.5.1: `postmaster` (with or without a domain) is always accepted; `abuse` is
 //!   treated the same (RFC 2142 §2).
 //! - RFC 5321 §3.4, §3.9: aliases and lists (`/etc/aliases` syntax, [`aliases`]).
-//! - RFC 5321 §3.4 (551 User not local; please try <forward-path>) for relocated users.
+//! - RFC 5321 §3.4 (551 User not local; please try `<forward-path>`) for relocated users.
 //! - RFC 5321 §6.3: expansion loops are detected (depth and repeated names) and refused.
 
 pub mod address;
