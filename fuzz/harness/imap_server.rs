@@ -17,7 +17,7 @@ use mailhub_imap_proto::framing::{FrameEvent, Framer, Limits, Side};
 use mailhub_imap_proto::response::Code;
 use mailhub_imap_proto::server::{
     MailboxChange, MailboxEntry, MessageInfo, SelectData, Server, ServerEvent, ServerLimits,
-    ServerOptions, StatusData,
+    ServerOptions, StatusData, StoredFlags,
 };
 use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm, MailboxAttr};
 
@@ -150,6 +150,28 @@ pub fn server_input(data: &[u8]) {
                         gone,
                     ];
                     server.mailbox_list(&entries).unwrap();
+                }
+                ServerEvent::Expunge { uids, .. } => server.expunged(&uids).unwrap(),
+                ServerEvent::Store { uids, flags, .. } => {
+                    let result: Vec<StoredFlags> = uids
+                        .iter()
+                        .map(|u| StoredFlags {
+                            uid: *u,
+                            flags: flags.clone(),
+                            modseq: 50,
+                        })
+                        .collect();
+                    server.stored(&result).unwrap();
+                }
+                ServerEvent::Copy {
+                    uids, destination, ..
+                } => {
+                    if destination == "INBOX" {
+                        server.reject(Some(Code::TryCreate), "no").unwrap();
+                    } else {
+                        let pairs: Vec<_> = uids.iter().map(|u| (*u, *u)).collect();
+                        server.copied(NonZeroU32::new(9).unwrap(), &pairs).unwrap();
+                    }
                 }
                 ServerEvent::Status { .. } => {
                     server.mailbox_status(&StatusData::default()).unwrap()

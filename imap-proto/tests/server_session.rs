@@ -129,7 +129,7 @@ fn greeting_on_cleartext_offers_starttls_and_disables_login() {
     assert_eq!(
         s.output(),
         "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LOGINDISABLED SASL-IR LITERAL+ ID \
-         ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE] IMAP server ready\r\n"
+         ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE] IMAP server ready\r\n"
     );
     assert_eq!(s.server.state(), State::NotAuthenticated);
 }
@@ -143,7 +143,7 @@ fn rfc9051_starttls_then_authenticate_plain_with_initial_response() {
     s.output();
     s.transcript(
         "C: a001 CAPABILITY
-         S: * CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LOGINDISABLED SASL-IR LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE
+         S: * CAPABILITY IMAP4rev1 IMAP4rev2 STARTTLS LOGINDISABLED SASL-IR LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE
          S: a001 OK CAPABILITY completed
          C: a002 STARTTLS
          S: a002 OK Begin TLS negotiation now",
@@ -153,10 +153,10 @@ fn rfc9051_starttls_then_authenticate_plain_with_initial_response() {
     assert!(s.server.is_tls());
     s.transcript(
         "C: a003 CAPABILITY
-         S: * CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE
+         S: * CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE
          S: a003 OK CAPABILITY completed
          C: a004 AUTHENTICATE PLAIN AGZyZWQAc2VzYW1l
-         S: a004 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE] Logged in",
+         S: a004 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE] Logged in",
     );
     assert_eq!(
         (s.server.state(), s.server.user()),
@@ -206,7 +206,7 @@ fn login_with_literal_password_and_wrong_password() {
          S: a1 NO [AUTHENTICATIONFAILED] Invalid credentials
          C: a2 LOGIN fred {6+}
          C: sesame
-         S: a2 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE] Logged in",
+         S: a2 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE] Logged in",
     );
 }
 
@@ -228,7 +228,7 @@ fn authenticate_with_continuations_and_cancel() {
          C: a4 AUTHENTICATE plain
          S: + 
          C: AGZyZWQAc2VzYW1l
-         S: a4 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE] Logged in",
+         S: a4 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE] Logged in",
     );
     let aborted = s
         .events
@@ -250,7 +250,7 @@ fn commands_in_the_wrong_state_get_bad() {
          C: a3 FETCH 1 FLAGS
          S: a3 BAD Not authenticated
          C: a4 LOGIN fred sesame
-         S: a4 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE] Logged in
+         S: a4 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE] Logged in
          C: a5 LOGIN fred sesame
          S: a5 BAD Already authenticated
          C: a6 FETCH 1 FLAGS
@@ -321,7 +321,7 @@ fn idle_until_done_and_broken_idle() {
     s.output();
     s.transcript(
         "C: a1 LOGIN fred sesame
-         S: a1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE] Logged in
+         S: a1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE] Logged in
          C: a2 IDLE
          S: + idling
          C: done
@@ -348,7 +348,7 @@ fn preauth_and_bye_greetings() {
     let mut s = Session::new(o);
     assert_eq!(
         s.output(),
-        "* PREAUTH [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE] IMAP server ready\r\n"
+        "* PREAUTH [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE UNSELECT NAMESPACE LIST-EXTENDED SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE UIDPLUS MOVE] IMAP server ready\r\n"
     );
     assert_eq!(s.server.state(), State::Authenticated);
     let mut o = ServerOptions::default();

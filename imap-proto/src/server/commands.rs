@@ -122,6 +122,19 @@ impl Server {
             }
             C::Namespace => self.on_namespace(tag),
             C::Status { mailbox, items } => self.on_status(tag, mailbox, items),
+            C::Expunge => self.on_expunge(tag, None, false),
+            C::UidExpunge(set) => self.on_expunge(tag, Some(&set), false),
+            C::Close => self.on_expunge(tag, None, true),
+            C::Store {
+                uid,
+                set,
+                unchanged_since,
+                mode,
+                silent,
+                flags,
+            } => self.on_store(tag, uid, &set, unchanged_since, mode, silent, flags),
+            C::Copy { uid, set, mailbox } => self.on_copy(tag, uid, &set, &mailbox, false),
+            C::Move { uid, set, mailbox } => self.on_copy(tag, uid, &set, &mailbox, true),
             C::Fetch {
                 uid,
                 set,

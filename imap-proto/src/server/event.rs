@@ -145,6 +145,48 @@ pub enum ServerEvent {
         /// The items asked for (the caller may compute only these).
         items: Vec<crate::command::StatusItem>,
     },
+    /// EXPUNGE, UID EXPUNGE or CLOSE: remove these messages (the engine picked the
+    /// `\Deleted` ones it knows) and answer [`super::Server::expunged`] with the UIDs removed,
+    /// or [`super::Server::reject`]. Tell the other sessions on the mailbox.
+    Expunge {
+        /// The command's tag.
+        tag: Tag,
+        /// The selected mailbox, UTF-8.
+        mailbox: String,
+        /// The messages to remove.
+        uids: Vec<std::num::NonZeroU32>,
+    },
+    /// STORE or UID STORE: change the flags (`\Recent` is never among them) and answer
+    /// [`super::Server::stored`] with the messages' new flags, or [`super::Server::reject`].
+    /// Tell the other sessions on the mailbox.
+    Store {
+        /// The command's tag.
+        tag: Tag,
+        /// The selected mailbox, UTF-8.
+        mailbox: String,
+        /// The messages (UNCHANGEDSINCE failures already left out).
+        uids: Vec<std::num::NonZeroU32>,
+        /// Replace, add or remove.
+        mode: crate::command::StoreMode,
+        /// The flags.
+        flags: Vec<crate::types::Flag>,
+    },
+    /// COPY, MOVE and their UID forms: copy (or move) the messages and answer
+    /// [`super::Server::copied`], or [`super::Server::reject`] with
+    /// [`crate::response::Code::TryCreate`] when the destination does not exist. For a move,
+    /// tell the other sessions on the source mailbox about the expunge.
+    Copy {
+        /// The command's tag.
+        tag: Tag,
+        /// The selected (source) mailbox, UTF-8.
+        mailbox: String,
+        /// The messages, in UID order.
+        uids: Vec<std::num::NonZeroU32>,
+        /// The destination mailbox, UTF-8.
+        destination: String,
+        /// MOVE rather than COPY.
+        is_move: bool,
+    },
     /// The session left the selected mailbox (UNSELECT, CLOSE, another SELECT, LOGOUT): stop
     /// watching it.
     Unselected,

@@ -20,6 +20,7 @@ mod event;
 mod fetch;
 mod list;
 mod mailbox;
+mod messages;
 mod options;
 mod select;
 mod view;
@@ -31,6 +32,7 @@ pub use error::UsageError;
 pub use event::{CloseReason, ServerEvent};
 pub use list::MailboxEntry;
 pub use mailbox::StatusData;
+pub use messages::StoredFlags;
 pub use options::{Greeting, MIN_AUTOLOGOUT, ServerLimits, ServerOptions};
 pub use view::{MailboxChange, MessageInfo, SelectData};
 
@@ -77,6 +79,18 @@ enum Decision {
     Done(&'static str),
     /// LIST or LSUB.
     List(list::ListQuery),
+    /// EXPUNGE, UID EXPUNGE or CLOSE.
+    Expunge { close: bool },
+    /// STORE: how to report the result.
+    Store {
+        uid: bool,
+        silent: bool,
+        /// Numbers that failed UNCHANGEDSINCE.
+        modified: Vec<u32>,
+        condstore: bool,
+    },
+    /// COPY or MOVE.
+    Copy { is_move: bool },
     /// STATUS of this mailbox.
     Status {
         mailbox: MailboxName,
@@ -369,6 +383,8 @@ impl Server {
                 "SPECIAL-USE",
                 "CREATE-SPECIAL-USE",
                 "STATUS=SIZE",
+                "UIDPLUS",
+                "MOVE",
             ]
             .map(String::from),
         );

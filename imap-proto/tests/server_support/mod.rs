@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use mailhub_imap_proto::command::StatusItem;
+use mailhub_imap_proto::command::{StatusItem, StoreMode};
 use mailhub_imap_proto::response::Code;
 use mailhub_imap_proto::server::{
     MailboxChange, MailboxEntry, MessageInfo, SelectData, Server, ServerEvent, ServerOptions,
-    StatusData,
+    StatusData, StoredFlags,
 };
 use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm, MailboxAttr};
 
@@ -317,6 +317,114 @@ impl World {
                         }
                     }
                 }
+                ServerEvent::Expunge { mailbox, uids, .. } => {
+                    let uids: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+                    let mb = self.mailboxes.get_mut(mailbox.as_str()).unwrap();
+                    let removed: Vec<NonZeroU32> = mb
+                        .messages
+                        .iter()
+                        .filter(|m| uids.contains(&m.uid))
+                        .map(|m| nz(m.uid))
+                        .collect();
+                    mb.messages.retain(|m| !uids.contains(&m.uid));
+                    mb.modseq += 1;
+                    self.clients[i].server.expunged(&removed).unwrap();
+                    self.notify_others(i, mailbox, MailboxChange::Expunged(removed));
+                }
+                ServerEvent::Store {
+                    mailbox,
+                    uids,
+                    mode,
+                    flags,
+                    ..
+                } => {
+                    let mb = self.mailboxes.get_mut(mailbox.as_str()).unwrap();
+                    let mut result = Vec::new();
+                    for m in &mut mb.messages {
+                        if !uids.contains(&nz(m.uid)) {
+                            continue;
+                        }
+                        match mode {
+                            StoreMode::Replace => m.flags = flags.clone(),
+                            StoreMode::Add => {
+                                for f in flags {
+                                    if !m.flags.contains(f) {
+                                        m.flags.push(f.clone());
+                                    }
+                                }
+                            }
+                            StoreMode::Remove => m.flags.retain(|f| !flags.contains(f)),
+                        }
+                        mb.modseq += 1;
+                        m.modseq = mb.modseq;
+                        result.push(StoredFlags {
+                            uid: nz(m.uid),
+                            flags: m.flags.clone(),
+                            modseq: m.modseq,
+                        });
+                    }
+                    self.clients[i].server.stored(&result).unwrap();
+                    for r in result {
+                        let change = MailboxChange::Flags {
+                            uid: r.uid,
+                            flags: r.flags,
+                            modseq: r.modseq,
+                        };
+                        self.notify_others(i, mailbox, change);
+                    }
+                }
+                ServerEvent::Copy {
+                    mailbox,
+                    uids,
+                    destination,
+                    is_move,
+                    ..
+                } => {
+                    if !self.mailboxes.contains_key(destination.as_str()) {
+                        let code = Some(Code::TryCreate);
+                        self.clients[i]
+                            .server
+                            .reject(code, "No such mailbox")
+                            .unwrap();
+                    } else {
+                        let src: Vec<Stored> = self.mailboxes[mailbox.as_str()]
+                            .messages
+                            .iter()
+                            .filter(|m| uids.contains(&nz(m.uid)))
+                            .cloned()
+                            .collect();
+                        let dst = self.mailboxes.get_mut(destination.as_str()).unwrap();
+                        let mut pairs = Vec::new();
+                        let mut added = Vec::new();
+                        for mut m in src {
+                            let old = m.uid;
+                            m.uid = dst.uid_next;
+                            dst.uid_next += 1;
+                            dst.modseq += 1;
+                            m.modseq = dst.modseq;
+                            m.recent_owner = None;
+                            pairs.push((nz(old), nz(m.uid)));
+                            added.push(m.clone());
+                            dst.messages.push(m);
+                        }
+                        let validity = nz(dst.uid_validity);
+                        if *is_move {
+                            let mb = self.mailboxes.get_mut(mailbox.as_str()).unwrap();
+                            mb.messages.retain(|m| !uids.contains(&nz(m.uid)));
+                        }
+                        self.clients[i].server.copied(validity, &pairs).unwrap();
+                        for (k, c) in self.clients.iter_mut().enumerate() {
+                            if c.selected.as_deref() == Some(destination.as_str()) {
+                                let infos = added.iter().map(|m| info(m, k)).collect();
+                                c.server.mailbox_changed(MailboxChange::Appended(infos));
+                            }
+                        }
+                        if *is_move {
+                            let gone = pairs.iter().map(|p| p.0).collect();
+                            self.notify_others(i, mailbox, MailboxChange::Expunged(gone));
+                        }
+                    }
+                }
                 ServerEvent::Unselected | ServerEvent::Closed { .. } => {
                     self.clients[i].selected = None;
                 }
@@ -328,6 +436,15 @@ impl World {
 }
 
 impl World {
+    /// Tells every other session with `mailbox` selected.
+    fn notify_others(&mut self, me: usize, mailbox: &str, change: MailboxChange) {
+        for (k, c) in self.clients.iter_mut().enumerate() {
+            if k != me && c.selected.as_deref() == Some(mailbox) {
+                c.server.mailbox_changed(change.clone());
+            }
+        }
+    }
+
     fn answer(&mut self, i: usize, r: Result<(), (Code, &str)>) {
         match r {
             Ok(()) => self.clients[i].server.done().unwrap(),
