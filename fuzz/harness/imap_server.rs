@@ -173,6 +173,17 @@ pub fn server_input(data: &[u8]) {
                         server.copied(NonZeroU32::new(9).unwrap(), &pairs).unwrap();
                     }
                 }
+                ServerEvent::Append { index, length, .. } => {
+                    if index < 3 && length < 1000 {
+                        server.accept_append().unwrap();
+                    } else {
+                        server.reject(Some(Code::TooBig), "no").unwrap();
+                    }
+                }
+                ServerEvent::AppendCommit { messages, .. } => {
+                    let uids: Vec<_> = (1..=messages as u32).filter_map(NonZeroU32::new).collect();
+                    server.appended(NonZeroU32::new(9).unwrap(), &uids).unwrap();
+                }
                 ServerEvent::Status { .. } => {
                     server.mailbox_status(&StatusData::default()).unwrap()
                 }

@@ -187,6 +187,46 @@ pub enum ServerEvent {
         /// MOVE rather than COPY.
         is_move: bool,
     },
+    /// A message of an APPEND is announced (RFC 9051 §6.3.12; `index` counts the messages of
+    /// a MULTIAPPEND, RFC 3502); none of its octets are read yet. Check the mailbox, the size
+    /// and the quota, then [`super::Server::accept_append`] (the octets come as
+    /// [`ServerEvent::AppendData`]) or [`super::Server::reject`] with
+    /// [`crate::response::Code::TryCreate`], [`crate::response::Code::TooBig`],
+    /// [`crate::response::Code::OverQuota`] (drop the earlier messages of the command).
+    Append {
+        /// The command's tag.
+        tag: Tag,
+        /// The destination mailbox, UTF-8.
+        mailbox: String,
+        /// Which message of the command, from 0.
+        index: usize,
+        /// Flags to set.
+        flags: Vec<crate::types::Flag>,
+        /// Internal date to set (`None`: now).
+        date: Option<crate::types::DateTime>,
+        /// The message's length in octets.
+        length: u64,
+        /// Sent as `~{n}` (RFC 3516): it may hold NUL octets.
+        binary: bool,
+    },
+    /// Octets of the message being appended, in order.
+    AppendData {
+        /// The octets.
+        data: Vec<u8>,
+        /// Whether this is the message's last chunk.
+        last: bool,
+    },
+    /// Every message of the APPEND arrived: store them all (or none) and answer
+    /// [`super::Server::appended`] or [`super::Server::reject`].
+    AppendCommit {
+        /// The command's tag.
+        tag: Tag,
+        /// How many messages.
+        messages: usize,
+    },
+    /// The APPEND in progress ended without a commit (refused, too large, broken syntax):
+    /// drop what was received.
+    AppendAborted,
     /// The session left the selected mailbox (UNSELECT, CLOSE, another SELECT, LOGOUT): stop
     /// watching it.
     Unselected,

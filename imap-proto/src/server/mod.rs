@@ -14,6 +14,7 @@
 //! [`ServerLimits::max_errors`] mistakes the session ends with `* BYE`; an idle client is
 //! logged out after [`ServerLimits::login_timeout`] / [`ServerLimits::autologout`].
 
+mod append;
 mod commands;
 mod error;
 mod event;
@@ -91,6 +92,10 @@ enum Decision {
     },
     /// COPY or MOVE.
     Copy { is_move: bool },
+    /// An APPEND message was announced; the literal waits.
+    AppendMessage { needs_continuation: bool },
+    /// An APPEND's messages all arrived; the caller commits them.
+    AppendCommit,
     /// STATUS of this mailbox.
     Status {
         mailbox: MailboxName,
@@ -128,6 +133,8 @@ pub struct Server {
     view: Option<View>,
     /// When the command in progress may report pending changes (`None`: not at all).
     flush: Option<Flush>,
+    /// An APPEND whose messages are streaming.
+    append: Option<append::Appending>,
     errors: u32,
     deadline: Instant,
     activity: bool,
@@ -154,6 +161,7 @@ impl Server {
             enabled: Vec::new(),
             view: None,
             flush: None,
+            append: None,
             errors: 0,
             activity: false,
             close: None,
@@ -308,6 +316,9 @@ impl Server {
         let Wait::Decision(tag, decision) = std::mem::replace(&mut self.wait, Wait::Nothing) else {
             return self.misuse("reject");
         };
+        if matches!(decision, Decision::AppendMessage { .. }) {
+            self.reject_append_message();
+        }
         self.status(Status::no(Some(tag), code, text));
         if matches!(decision, Decision::Login) {
             self.count_error();
@@ -385,6 +396,7 @@ impl Server {
                 "STATUS=SIZE",
                 "UIDPLUS",
                 "MOVE",
+                "MULTIAPPEND",
             ]
             .map(String::from),
         );
@@ -459,10 +471,11 @@ impl Server {
                 needs_continuation,
                 ..
             } => self.on_literal(tag, length, needs_continuation),
-            // Streamed literals come with APPEND, which this engine does not stream yet.
-            FrameEvent::LiteralChunk { .. } => {}
+            // Only APPEND literals are streamed.
+            FrameEvent::LiteralChunk { data, last } => self.on_append_chunk(data, last),
             FrameEvent::Unit(unit) => self.on_unit(&unit),
             FrameEvent::Error { tag, error } => {
+                self.on_append_frame_error();
                 self.bad(Status::for_frame_error(tag, &error));
             }
         }
@@ -471,6 +484,9 @@ impl Server {
     /// Decides on a literal before any of its octets are read (RFC 9051 §4.3, RFC 7888 §4).
     fn on_literal(&mut self, tag: Option<Tag>, length: u64, needs_continuation: bool) {
         let in_line = matches!(self.wait, Wait::AuthLine(_) | Wait::Idle(_));
+        if tag.is_some() && !in_line && self.on_append_literal(needs_continuation) {
+            return;
+        }
         let limit = match self.state {
             State::NotAuthenticated => self.opts.limits.max_preauth_literal,
             _ => self.opts.limits.framing.max_unit_size as u64,
@@ -513,6 +529,9 @@ impl Server {
             }
             other => {
                 self.wait = other;
+                if self.on_append_end(unit) {
+                    return;
+                }
                 let parsed = crate::Command::parse_with_limits(unit, &self.opts.limits.framing);
                 match parsed {
                     Ok(cmd) => self.on_command(cmd),

@@ -54,7 +54,16 @@ pub struct Client {
 }
 
 /// The store and every session on it.
+/// An APPEND being received: destination, then (flags, octets) per message.
+pub struct PendingAppend {
+    pub mailbox: String,
+    pub messages: Vec<(Vec<Flag>, Vec<u8>)>,
+}
+
 pub struct World {
+    pub appending: Option<PendingAppend>,
+    /// Largest message the store takes.
+    pub max_message: u64,
     pub mailboxes: BTreeMap<String, Mailbox>,
     pub subscribed: std::collections::BTreeSet<String>,
     pub special: BTreeMap<String, Vec<MailboxAttr>>,
@@ -85,6 +94,8 @@ fn info(m: &Stored, me: usize) -> MessageInfo {
 impl World {
     pub fn new() -> Self {
         let mut w = World {
+            appending: None,
+            max_message: 1_000_000,
             mailboxes: BTreeMap::new(),
             subscribed: Default::default(),
             special: BTreeMap::new(),
@@ -424,6 +435,46 @@ impl World {
                             self.notify_others(i, mailbox, MailboxChange::Expunged(gone));
                         }
                     }
+                }
+                ServerEvent::Append {
+                    mailbox,
+                    flags,
+                    length,
+                    ..
+                } => {
+                    if !self.mailboxes.contains_key(mailbox.as_str()) {
+                        self.appending = None;
+                        let code = Some(Code::TryCreate);
+                        self.clients[i]
+                            .server
+                            .reject(code, "No such mailbox")
+                            .unwrap();
+                    } else if *length > self.max_message {
+                        self.appending = None;
+                        let code = Some(Code::TooBig);
+                        self.clients[i].server.reject(code, "Too big").unwrap();
+                    } else {
+                        let p = self.appending.get_or_insert(PendingAppend {
+                            mailbox: mailbox.clone(),
+                            messages: Vec::new(),
+                        });
+                        p.messages.push((flags.clone(), Vec::new()));
+                        self.clients[i].server.accept_append().unwrap();
+                    }
+                }
+                ServerEvent::AppendData { data, .. } => {
+                    let p = self.appending.as_mut().unwrap();
+                    p.messages.last_mut().unwrap().1.extend_from_slice(data);
+                }
+                ServerEvent::AppendAborted => self.appending = None,
+                ServerEvent::AppendCommit { .. } => {
+                    let p = self.appending.take().unwrap();
+                    let mut uids = Vec::new();
+                    for (flags, data) in p.messages {
+                        uids.push(nz(self.deliver(&p.mailbox, &data, flags)));
+                    }
+                    let v = nz(self.mailboxes[p.mailbox.as_str()].uid_validity);
+                    self.clients[i].server.appended(v, &uids).unwrap();
                 }
                 ServerEvent::Unselected | ServerEvent::Closed { .. } => {
                     self.clients[i].selected = None;
