@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-pub use local::LocalDelivery;
+pub use local::{LocalDelivery, LocalOptions};
 
 use crate::queue::{Notify, QueueId, Ret};
 use crate::route::Destination;
