@@ -81,6 +81,8 @@ pub fn server_input(data: &[u8]) {
     let mut options = ServerOptions::default();
     options.allow_plaintext = ctl & 0x40 != 0;
     options.starttls = true;
+    options.quota = true;
+    options.acl = true;
     options.sasl_mechanisms = vec!["PLAIN".into(), "SCRAM-SHA-256".into()];
     let mut limits = ServerLimits::default();
     limits.framing = Limits::server()
@@ -183,6 +185,19 @@ pub fn server_input(data: &[u8]) {
                 ServerEvent::AppendCommit { messages, .. } => {
                     let uids: Vec<_> = (1..=messages as u32).filter_map(NonZeroU32::new).collect();
                     server.appended(NonZeroU32::new(9).unwrap(), &uids).unwrap();
+                }
+                ServerEvent::GetQuota { .. } | ServerEvent::GetQuotaRoot { .. } => {
+                    server.quota(&[("".into(), Vec::new())]).unwrap();
+                }
+                ServerEvent::SetQuota { .. }
+                | ServerEvent::SetAcl { .. }
+                | ServerEvent::DeleteAcl { .. } => server.done().unwrap(),
+                ServerEvent::GetAcl { .. }
+                | ServerEvent::ListRights { .. }
+                | ServerEvent::MyRights { .. } => {
+                    server
+                        .acl(&[("fred".into(), "lr".into()), ("x y".into(), "".into())])
+                        .unwrap();
                 }
                 ServerEvent::Status { .. } => {
                     server.mailbox_status(&StatusData::default()).unwrap()

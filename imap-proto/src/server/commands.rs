@@ -4,6 +4,7 @@
 
 use base64::Engine as _;
 
+use super::admin::AclKind;
 use super::event::{CloseReason, ServerEvent};
 use super::options::is_plaintext_mechanism;
 use super::view::Flush;
@@ -122,6 +123,33 @@ impl Server {
             }
             C::Namespace => self.on_namespace(tag),
             C::Status { mailbox, items } => self.on_status(tag, mailbox, items),
+            C::GetQuota(root) => self.on_getquota(tag, &root, None),
+            C::GetQuotaRoot(mailbox) => {
+                let root = crate::types::AString::from_bytes(Vec::new());
+                self.on_getquota(tag, &root, Some(mailbox));
+            }
+            C::SetQuota { root, limits } => self.on_setquota(tag, &root, &limits),
+            C::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            } => self.on_acl(
+                tag,
+                &mailbox,
+                Some(&identifier),
+                Some(&rights),
+                AclKind::Set,
+            ),
+            C::DeleteAcl {
+                mailbox,
+                identifier,
+            } => self.on_acl(tag, &mailbox, Some(&identifier), None, AclKind::Delete),
+            C::GetAcl(mailbox) => self.on_acl(tag, &mailbox, None, None, AclKind::Get),
+            C::ListRights {
+                mailbox,
+                identifier,
+            } => self.on_acl(tag, &mailbox, Some(&identifier), None, AclKind::ListRights),
+            C::MyRights(mailbox) => self.on_acl(tag, &mailbox, None, None, AclKind::MyRights),
             C::Expunge => self.on_expunge(tag, None, false),
             C::UidExpunge(set) => self.on_expunge(tag, Some(&set), false),
             C::Close => self.on_expunge(tag, None, true),

@@ -227,6 +227,76 @@ pub enum ServerEvent {
     /// The APPEND in progress ended without a commit (refused, too large, broken syntax):
     /// drop what was received.
     AppendAborted,
+    /// GETQUOTA (RFC 9208 §4.2): answer [`super::Server::quota`] with this root, or
+    /// [`super::Server::reject`] with [`crate::response::Code::NonExistent`].
+    GetQuota {
+        /// The command's tag.
+        tag: Tag,
+        /// The quota root.
+        root: String,
+    },
+    /// GETQUOTAROOT (RFC 9208 §4.3): answer [`super::Server::quota`] with the mailbox's roots.
+    GetQuotaRoot {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+    },
+    /// SETQUOTA (RFC 9208 §4.1): answer [`super::Server::done`] or [`super::Server::reject`]
+    /// (`[NOPERM]` for a user who may not).
+    SetQuota {
+        /// The command's tag.
+        tag: Tag,
+        /// The quota root.
+        root: String,
+        /// Resource names (upper case) and limits.
+        limits: Vec<(String, u64)>,
+    },
+    /// SETACL (RFC 4314 §3.1), rights checked, `+`/`-` kept: answer
+    /// [`super::Server::done`] or [`super::Server::reject`].
+    SetAcl {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+        /// Who.
+        identifier: String,
+        /// `[+-]rights`.
+        rights: String,
+    },
+    /// DELETEACL (RFC 4314 §3.2): answer [`super::Server::done`] or
+    /// [`super::Server::reject`].
+    DeleteAcl {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+        /// Who.
+        identifier: String,
+    },
+    /// GETACL (RFC 4314 §3.3): answer [`super::Server::acl`].
+    GetAcl {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+    },
+    /// LISTRIGHTS (RFC 4314 §3.4): answer [`super::Server::acl`].
+    ListRights {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+        /// Who.
+        identifier: String,
+    },
+    /// MYRIGHTS (RFC 4314 §3.5): answer [`super::Server::acl`].
+    MyRights {
+        /// The command's tag.
+        tag: Tag,
+        /// The mailbox, UTF-8.
+        mailbox: String,
+    },
     /// The session left the selected mailbox (UNSELECT, CLOSE, another SELECT, LOGOUT): stop
     /// watching it.
     Unselected,

@@ -14,6 +14,7 @@
 //! [`ServerLimits::max_errors`] mistakes the session ends with `* BYE`; an idle client is
 //! logged out after [`ServerLimits::login_timeout`] / [`ServerLimits::autologout`].
 
+mod admin;
 mod append;
 mod commands;
 mod error;
@@ -96,6 +97,10 @@ enum Decision {
     AppendMessage { needs_continuation: bool },
     /// An APPEND's messages all arrived; the caller commits them.
     AppendCommit,
+    /// GETQUOTA (`None`) or GETQUOTAROOT of this mailbox.
+    Quota(Option<MailboxName>),
+    /// GETACL, LISTRIGHTS (with the identifier) or MYRIGHTS.
+    Acl(MailboxName, admin::AclKind, Option<String>),
     /// STATUS of this mailbox.
     Status {
         mailbox: MailboxName,
@@ -402,6 +407,12 @@ impl Server {
         );
         if self.opts.utf8_accept {
             caps.push("UTF8=ACCEPT".into());
+        }
+        if self.opts.quota {
+            caps.extend(["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"].map(String::from));
+        }
+        if self.opts.acl {
+            caps.extend(["ACL", "RIGHTS=texk"].map(String::from));
         }
         caps.into_iter().filter_map(|c| Atom::new(c).ok()).collect()
     }

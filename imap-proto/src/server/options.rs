@@ -83,6 +83,10 @@ pub struct ServerOptions {
     pub utf8_accept: bool,
     /// The server's answer to ID (RFC 2971 §3.3); `None` answers `* ID NIL`.
     pub id: Option<Vec<(String, String)>>,
+    /// QUOTA (RFC 9208) is announced and its commands passed to the caller.
+    pub quota: bool,
+    /// ACL (RFC 4314) is announced and its commands passed to the caller.
+    pub acl: bool,
     /// The hierarchy delimiter of mailbox names (LIST, and the LIST line of an IMAP4rev2
     /// SELECT); `None` for a flat namespace.
     pub delimiter: Option<u8>,
@@ -102,6 +106,8 @@ impl Default for ServerOptions {
             utf8_accept: false,
             id: None,
             delimiter: Some(b'/'),
+            quota: false,
+            acl: false,
         }
     }
 }
