@@ -184,3 +184,22 @@ async fn implicit_tls_client_to_an_implicit_tls_server() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_message_over_the_servers_size_is_not_offered() {
+    bounded(async {
+        let hub = start(Setup::default()).await;
+        let cfg = config(&hub, TlsPolicy::Never, false);
+        let tcp = TcpStream::connect(hub.addr).await.unwrap();
+        let mut body = BytesBody::new(BODY.to_vec());
+        let mut env = envelope("a@remote.test", &["dave@example.test"]);
+        env.params.size = Some(1 << 40);
+        let err = deliver(tcp.compat(), &cfg, env, &mut body)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DeliverError::Unsupported(_)), "{err:?}");
+        assert!(err.is_permanent());
+        assert!(hub.messages("dave").is_empty());
+    })
+    .await;
+}

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use futures::io::{AsyncRead, AsyncWrite};
 use mailhub_sasl::{ClientCredentials, ClientSession, Mechanism, Secret};
 use mailhub_smtp_proto::client::{Client, ClientOptions, Envelope, Event};
-use mailhub_smtp_proto::{ClientError, Reply, ReplyCode};
+use mailhub_smtp_proto::{ClientError, Reply, ReplyCode, UsageError};
 use rustls_pki_types::ServerName;
 use tracing::Instrument;
 
@@ -239,6 +239,11 @@ pub enum DeliverError {
     /// TLS is required but no TLS configuration was given.
     #[error("TLS required but not configured")]
     TlsNotConfigured,
+    /// The next hop cannot take this message: it needs an extension the server does not
+    /// offer (SMTPUTF8 for a non-ASCII address, BINARYMIME), or it is larger than the
+    /// server's SIZE (RFC 1870 §6).
+    #[error("the server cannot take this message: {0}")]
+    Unsupported(String),
 }
 
 impl DeliverError {
@@ -247,6 +252,7 @@ impl DeliverError {
     pub fn is_permanent(&self) -> bool {
         match self {
             DeliverError::Greeting(r) | DeliverError::AuthFailed(r) => r.code().class() == 5,
+            DeliverError::Unsupported(_) => true,
             _ => false,
         }
     }
@@ -512,9 +518,40 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
     }
 
     fn send_mail(&mut self) -> Result<(), DeliverError> {
-        match self.envelope.take() {
-            Some(env) => self.client.send_mail(env).map_err(usage),
-            None => Ok(()),
+        let Some(mut env) = self.envelope.take() else {
+            return Ok(());
+        };
+        // Parameters the server does not offer are dropped where that loses nothing the
+        // message needs: SIZE is advisory, and DSN requests end here (RFC 3461 §4: the queue
+        // reports such recipients as relayed), as do MT-PRIORITY and BY.
+        let caps = self.client.capabilities().clone();
+        let p = &mut env.params;
+        if caps.size.is_none() {
+            p.size = None;
+        }
+        if !caps.dsn {
+            p.ret = None;
+            p.envid = None;
+            for (_, r) in &mut env.recipients {
+                r.notify = None;
+                r.orcpt = None;
+            }
+        }
+        if !caps.mt_priority {
+            p.mt_priority = None;
+        }
+        if caps.deliverby.is_none() {
+            p.by = None;
+        }
+        if caps.auth.is_empty() {
+            p.auth = None;
+        }
+        match self.client.send_mail(env) {
+            Ok(()) => Ok(()),
+            Err(e @ (UsageError::NotOffered(_) | UsageError::TooBig { .. })) => {
+                self.fail(DeliverError::Unsupported(e.to_string()))
+            }
+            Err(e) => Err(usage(e)),
         }
     }
 
