@@ -14,6 +14,7 @@ pub mod pop3;
 pub mod smtp;
 pub mod smtp_client;
 pub mod smtp_sink;
+pub mod smtp_transport;
 
 pub use io::{Deadline, SessionId};
 pub use limits::{ConnectionLimiter, ConnectionLimits, ConnectionPermit, LimitExceeded};
