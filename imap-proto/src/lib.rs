@@ -65,6 +65,7 @@ mod error;
 pub mod fetch;
 pub mod framing;
 mod parse;
+pub mod render;
 pub mod response;
 pub mod search;
 pub mod server;
