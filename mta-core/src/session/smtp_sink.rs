@@ -9,6 +9,9 @@
 //! (fsync) before it returns. A transaction that ends any other way (RSET, a rejected message,
 //! a lost connection) calls [`MessageWriter::abort`], or drops the writer if the connection
 //! broke mid-write.
+//!
+//! Sinks here: [`QueueSink`] (the durable queue of [`crate::queue`]: the normal MTA path) and
+//! [`StoreSink`] (straight into the mail store: LMTP, and servers without a queue).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -16,6 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use mailhub_smtp_proto::params::{MailParams, RcptParams};
 
+use crate::queue::{self, NewMessage, NewRecipient, Queue, QueueError, SpoolWriter};
 use crate::route::Destination;
 use crate::store::{AppendRequest, INBOX, MailStore, MessageData, StoreError};
 
@@ -139,6 +143,7 @@ pub trait MessageWriter: Send {
 /// Content is held in memory until commit, bounded by `max_message` (the driver's size limit
 /// should not be larger); a queue's sink spools to disk instead. Remote destinations are refused:
 /// relaying needs the queue.
+#[derive(Clone)]
 pub struct StoreSink {
     store: Arc<dyn MailStore>,
     max_message: u64,
@@ -268,5 +273,129 @@ impl MessageWriter for StoreWriter {
         Ok(Committed { id, recipients })
     }
 
+    async fn abort(self: Box<Self>) {}
+}
+
+/// Puts messages into the durable [`Queue`]: the content is spooled as it arrives and
+/// [`MessageWriter::commit`] returns only once message and envelope are fsynced
+/// ([`SpoolWriter::commit`]), so the driver's 250 follows durability. Each routed destination
+/// of a recipient becomes one queued recipient, with its DSN parameters (RFC 3461: NOTIFY,
+/// ORCPT, ENVID, RET).
+///
+/// With [`QueueSink::with_quota_check`], a local destination whose mailbox is full is
+/// refused at RCPT (452 4.2.2) instead of waiting in the queue.
+#[derive(Debug, Clone)]
+pub struct QueueSink {
+    queue: Queue,
+    quota: Option<StoreSink>,
+}
+
+impl QueueSink {
+    /// A sink into `queue`.
+    pub fn new(queue: Queue) -> QueueSink {
+        QueueSink { queue, quota: None }
+    }
+
+    /// Checks local recipients' quota in `store` at RCPT.
+    pub fn with_quota_check(mut self, store: Arc<dyn MailStore>) -> QueueSink {
+        self.quota = Some(StoreSink::new(store, u64::MAX));
+        self
+    }
+}
+
+fn queue_error(e: QueueError) -> SinkError {
+    match e {
+        QueueError::TooLarge => SinkError::TooLarge,
+        e => SinkError::Temporary(e.to_string()),
+    }
+}
+
+/// The queue's form of one envelope.
+fn new_message(env: &Envelope) -> NewMessage {
+    let mut recipients = Vec::new();
+    for r in &env.recipients {
+        for d in &r.destinations {
+            recipients.push(NewRecipient {
+                address: r.address.clone(),
+                destination: d.clone(),
+                orcpt: r
+                    .params
+                    .orcpt
+                    .as_ref()
+                    .map(|o| format!("{};{}", o.addr_type, o.address)),
+                notify: r.params.notify.map(|n| queue::Notify {
+                    success: n.success,
+                    failure: n.failure,
+                    delay: n.delay,
+                }),
+            });
+        }
+    }
+    NewMessage {
+        sender: env.sender.clone(),
+        recipients,
+        envid: env.params.envid.clone(),
+        ret: env.params.ret.map(|r| match r {
+            mailhub_smtp_proto::params::Ret::Full => queue::Ret::Full,
+            mailhub_smtp_proto::params::Ret::Hdrs => queue::Ret::Headers,
+        }),
+        kind: queue::Kind::Normal,
+    }
+}
+
+#[async_trait]
+impl MessageSink for QueueSink {
+    async fn check_recipient(
+        &self,
+        destinations: &[Destination],
+        declared_size: Option<u64>,
+    ) -> Result<(), SinkError> {
+        let Some(store) = &self.quota else {
+            return Ok(());
+        };
+        let local: Vec<Destination> = destinations
+            .iter()
+            .filter(|d| matches!(d, Destination::Local { .. }))
+            .cloned()
+            .collect();
+        store.check_recipient(&local, declared_size).await
+    }
+
+    async fn begin(&self, envelope: &Envelope) -> Result<Box<dyn MessageWriter>, SinkError> {
+        let writer = self.queue.writer().await.map_err(queue_error)?;
+        Ok(Box::new(QueueWriter {
+            writer,
+            message: new_message(envelope),
+            recipients: envelope.recipients.len(),
+        }))
+    }
+}
+
+struct QueueWriter {
+    writer: SpoolWriter,
+    message: NewMessage,
+    recipients: usize,
+}
+
+#[async_trait]
+impl MessageWriter for QueueWriter {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), SinkError> {
+        self.writer.write(chunk).await.map_err(queue_error)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<Committed, SinkError> {
+        let QueueWriter {
+            writer,
+            message,
+            recipients,
+        } = *self;
+        let id = writer.commit(message).await.map_err(queue_error)?;
+        Ok(Committed {
+            id: id.as_str().to_owned(),
+            recipients: vec![Ok(()); recipients],
+        })
+    }
+
+    // Dropping the writer removes the partial spool file.
     async fn abort(self: Box<Self>) {}
 }

@@ -15,11 +15,12 @@ use async_trait::async_trait;
 use mailhub_maildir::{Maildir, Subdir};
 use mailhub_mta_core::auth::{AuthPolicy, Authenticator, Plaintext};
 use mailhub_mta_core::policy::{Policy, PolicyOptions};
+use mailhub_mta_core::queue::Queue;
 use mailhub_mta_core::route::{AliasTable, RouteOptions, Router};
 use mailhub_mta_core::runtime::default_runtime;
 use mailhub_mta_core::session::smtp::{SmtpConfig, SmtpMode, TlsMode, refuse, serve};
 use mailhub_mta_core::session::smtp_sink::{
-    Committed, Envelope, MessageSink, MessageWriter, SinkError, StoreSink,
+    Committed, Envelope, MessageSink, MessageWriter, QueueSink, SinkError, StoreSink,
 };
 use mailhub_mta_core::session::{ConnectionLimiter, ConnectionLimits};
 use mailhub_mta_core::store::{MailStore, MaildirStore};
@@ -70,6 +71,8 @@ pub(crate) struct Setup {
     pub plaintext: Plaintext,
     /// Collect messages in memory (accepting remote recipients) instead of the Maildir sink.
     pub collect: bool,
+    /// Put messages into this queue (with the quota check against the Maildir store).
+    pub queue: Option<Queue>,
     pub limits: ConnectionLimits,
     pub policy: PolicyOptions,
     pub tweak: Box<dyn FnOnce(&mut SmtpConfig) + Send>,
@@ -89,6 +92,7 @@ impl Default for Setup {
             tls: Tls::None,
             plaintext: Plaintext::Loopback,
             collect: false,
+            queue: None,
             limits: ConnectionLimits::default(),
             policy: PolicyOptions::default(),
             tweak: Box::new(|_| {}),
@@ -155,7 +159,9 @@ pub(crate) async fn start(setup: Setup) -> Hub {
     let known: HashSet<String> = ["dave", "full", "small", "root"].map(String::from).into();
     let router = Router::new(route, AliasTable::default(), Arc::new(known));
     let collected = Arc::new(Mutex::new(Vec::new()));
-    let sink: Arc<dyn MessageSink> = if setup.collect {
+    let sink: Arc<dyn MessageSink> = if let Some(q) = setup.queue {
+        Arc::new(QueueSink::new(q).with_quota_check(store.clone()))
+    } else if setup.collect {
         Arc::new(Collect(collected.clone()))
     } else {
         Arc::new(StoreSink::new(store.clone(), 64 * 1024 * 1024))
