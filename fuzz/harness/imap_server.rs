@@ -21,6 +21,8 @@ use mailhub_imap_proto::server::{
 };
 use mailhub_imap_proto::types::{Date, DateTime, Flag, FlagPerm, MailboxAttr};
 
+const SAMPLE: &[u8] = b"From: a@b.c\r\nSubject: =?utf-8?q?x?=\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\nbody\r\n--b--\r\n";
+
 fn message(uid: u32) -> MessageInfo {
     let date = DateTime::new(Date::new(2024, 2, 29).unwrap(), 23, 59, 60, -420).unwrap();
     MessageInfo {
@@ -198,6 +200,13 @@ pub fn server_input(data: &[u8]) {
                     server
                         .acl(&[("fred".into(), "lr".into()), ("x y".into(), "".into())])
                         .unwrap();
+                }
+                ServerEvent::FetchMessage { uid, .. } => {
+                    if uid.get() == 5 {
+                        server.fetch_missing().unwrap();
+                    } else {
+                        server.fetch_message(SAMPLE).unwrap();
+                    }
                 }
                 ServerEvent::Status { .. } => {
                     server.mailbox_status(&StatusData::default()).unwrap()

@@ -297,6 +297,17 @@ pub enum ServerEvent {
         /// The mailbox, UTF-8.
         mailbox: String,
     },
+    /// A FETCH needs this message's octets (for ENVELOPE, BODYSTRUCTURE, BODY[…] …): answer
+    /// [`super::Server::fetch_message`], or [`super::Server::fetch_missing`] when the store
+    /// no longer has it.
+    FetchMessage {
+        /// The command's tag.
+        tag: Tag,
+        /// The selected mailbox, UTF-8.
+        mailbox: String,
+        /// The message.
+        uid: std::num::NonZeroU32,
+    },
     /// The session left the selected mailbox (UNSELECT, CLOSE, another SELECT, LOGOUT): stop
     /// watching it.
     Unselected,

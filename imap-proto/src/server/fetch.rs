@@ -5,7 +5,7 @@
 use super::Server;
 use super::view::{Report, flags_of, seq_of};
 use crate::fetch::{FetchAttr, FetchItems, FetchMacro, FetchModifier};
-use crate::response::{Code, Data, MessageData, Status};
+use crate::response::{Data, MessageData, Status};
 use crate::types::{SequenceSet, Tag};
 
 /// The attributes a FETCH asks for, macros expanded (RFC 3501 §6.4.5).
@@ -51,12 +51,7 @@ impl Server {
         modifiers: &[FetchModifier],
     ) {
         let mut attrs = expand(items);
-        if !attrs.iter().all(from_view) {
-            let code = Some(Code::Cannot);
-            let text = "Fetching message contents is not implemented yet";
-            self.tagged(Status::no(Some(tag), code, text));
-            return;
-        }
+        let content = !attrs.iter().all(from_view);
         let mut changed_since = None;
         for m in modifiers {
             match m {
@@ -85,6 +80,16 @@ impl Server {
             ));
             return;
         };
+        if content {
+            let uids = indices
+                .into_iter()
+                .map(|i| &view.msgs[i].info)
+                .filter(|m| changed_since.is_none_or(|n| m.modseq > n))
+                .map(|m| m.uid)
+                .collect();
+            self.start_fetch(tag, uid, attrs, uids);
+            return;
+        }
         let mut out = Vec::with_capacity(indices.len() * 64);
         for i in indices {
             let info = &view.msgs[i].info;

@@ -176,6 +176,7 @@ impl Server {
             silent,
             modified,
             condstore: unchanged_since.is_some(),
+            verb: "STORE completed",
         };
         if uids.is_empty() {
             self.wait = Wait::Decision(tag, decision);
@@ -206,6 +207,7 @@ impl Server {
                 silent,
                 modified,
                 condstore,
+                verb,
             },
         ) = std::mem::replace(&mut self.wait, Wait::Nothing)
         else {
@@ -254,7 +256,7 @@ impl Server {
         let text = if code.is_some() {
             "Conditional STORE failed"
         } else {
-            "STORE completed"
+            verb
         };
         self.tagged(Status::ok(Some(tag), code, text));
         Ok(())

@@ -20,6 +20,7 @@ mod commands;
 mod error;
 mod event;
 mod fetch;
+mod fetch_body;
 mod list;
 mod mailbox;
 mod messages;
@@ -90,6 +91,8 @@ enum Decision {
         /// Numbers that failed UNCHANGEDSINCE.
         modified: Vec<u32>,
         condstore: bool,
+        /// The tagged OK's text.
+        verb: &'static str,
     },
     /// COPY or MOVE.
     Copy { is_move: bool },
@@ -101,6 +104,8 @@ enum Decision {
     Quota(Option<MailboxName>),
     /// GETACL, LISTRIGHTS (with the identifier) or MYRIGHTS.
     Acl(MailboxName, admin::AclKind, Option<String>),
+    /// A content FETCH waiting for this message's octets.
+    Fetch(Box<fetch_body::FetchJob>, std::num::NonZeroU32),
     /// STATUS of this mailbox.
     Status {
         mailbox: MailboxName,

@@ -476,6 +476,17 @@ impl World {
                     let v = nz(self.mailboxes[p.mailbox.as_str()].uid_validity);
                     self.clients[i].server.appended(v, &uids).unwrap();
                 }
+                ServerEvent::FetchMessage { mailbox, uid, .. } => {
+                    let data = self.mailboxes[mailbox.as_str()]
+                        .messages
+                        .iter()
+                        .find(|m| m.uid == uid.get())
+                        .map(|m| m.data.clone());
+                    match data {
+                        Some(d) => self.clients[i].server.fetch_message(&d).unwrap(),
+                        None => self.clients[i].server.fetch_missing().unwrap(),
+                    }
+                }
                 ServerEvent::Unselected | ServerEvent::Closed { .. } => {
                     self.clients[i].selected = None;
                 }
