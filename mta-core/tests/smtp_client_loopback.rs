@@ -203,3 +203,33 @@ async fn a_message_over_the_servers_size_is_not_offered() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_sink_failure_mid_bdat_refuses_the_whole_message() {
+    bounded(async {
+        // The engine would take 25 MB; the sink stops at 100 kB, in the second BDAT chunk.
+        let hub = start(Setup {
+            store_sink_limit: 100_000,
+            ..Setup::default()
+        })
+        .await;
+        let cfg = config(&hub, TlsPolicy::Never, false);
+        let tcp = TcpStream::connect(hub.addr).await.unwrap();
+        let mut data = b"Subject: big\r\n\r\n".to_vec();
+        data.extend(format!("{}\r\n", "y".repeat(98)).repeat(1500).as_bytes());
+        let mut body = BytesBody::new(data);
+        let env = envelope("a@remote.test", &["dave@example.test"]);
+        let report = deliver(tcp.compat(), &cfg, env, &mut body).await.unwrap();
+        assert_eq!(
+            report.recipients[0].status,
+            RcptStatus::Failed,
+            "{report:?}"
+        );
+        assert_eq!(report.recipients[0].reply.code().value(), 552);
+        assert!(
+            hub.messages("dave").is_empty(),
+            "no partial message delivered"
+        );
+    })
+    .await;
+}

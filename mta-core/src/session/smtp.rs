@@ -191,6 +191,9 @@ struct Tx {
     writer: Option<Box<dyn MessageWriter>>,
     /// The first failure while writing content; the message is refused at its end.
     failed: Option<SinkError>,
+    /// The content started (DATA's 354 or the first BDAT chunk accepted): later BDAT chunks
+    /// belong to the same message even after a write failure.
+    begun: bool,
 }
 
 struct Session<'a, S> {
@@ -415,7 +418,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                 }
             }
             Event::BdatStart { .. } => {
-                let started = self.tx.as_ref().is_some_and(|t| t.writer.is_some());
+                let started = self.tx.as_ref().is_some_and(|t| t.begun);
                 if started || self.begin().await? {
                     self.server.accept().map_err(usage)?;
                 }
@@ -498,6 +501,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             discard,
             writer: None,
             failed: None,
+            begun: false,
         });
         self.server.accept().map_err(usage)
     }
@@ -606,6 +610,9 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                 .iter()
                 .all(|r| r.destinations.is_empty())
         {
+            if let Some(tx) = self.tx.as_mut() {
+                tx.begun = true;
+            }
             return Ok(true);
         }
         let header = self.received(&tx.envelope);
@@ -619,6 +626,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                     return Ok(false);
                 }
                 tx.writer = Some(w);
+                tx.begun = true;
                 Ok(true)
             }
             Err(e) => {
@@ -662,7 +670,12 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         let n = tx.envelope.recipients.len();
         let lmtp = self.config.mode == SmtpMode::Lmtp;
         let result = match (tx.failed.take(), tx.writer.take()) {
-            (Some(e), _) => Err(e),
+            (Some(e), w) => {
+                if let Some(w) = w {
+                    w.abort().await;
+                }
+                Err(e)
+            }
             (None, Some(w)) => w.commit().await,
             (None, None) => Ok(super::smtp_sink::Committed {
                 id: "discarded".into(),

@@ -73,6 +73,8 @@ pub(crate) struct Setup {
     pub collect: bool,
     /// Put messages into this queue (with the quota check against the Maildir store).
     pub queue: Option<Queue>,
+    /// The store sink's message limit.
+    pub store_sink_limit: u64,
     pub limits: ConnectionLimits,
     pub policy: PolicyOptions,
     pub tweak: Box<dyn FnOnce(&mut SmtpConfig) + Send>,
@@ -93,6 +95,7 @@ impl Default for Setup {
             plaintext: Plaintext::Loopback,
             collect: false,
             queue: None,
+            store_sink_limit: 64 * 1024 * 1024,
             limits: ConnectionLimits::default(),
             policy: PolicyOptions::default(),
             tweak: Box::new(|_| {}),
@@ -164,7 +167,7 @@ pub(crate) async fn start(setup: Setup) -> Hub {
     } else if setup.collect {
         Arc::new(Collect(collected.clone()))
     } else {
-        Arc::new(StoreSink::new(store.clone(), 64 * 1024 * 1024))
+        Arc::new(StoreSink::new(store.clone(), setup.store_sink_limit))
     };
     let (cert_pem, key_pem) =
         self_signed_pem(&["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
