@@ -7,6 +7,14 @@
 //! logged there, passwords and SASL payloads never.
 //!
 //! A driver never spawns: the embedder runs it as a task of its runtime, one per connection.
+//!
+//! - [`pop3`]: the POP3 server;
+//! - [`smtp`]: the SMTP (port 25), submission (587/465) and LMTP server, handing messages to
+//!   a [`smtp_sink::MessageSink`] ([`smtp_sink::QueueSink`] into the queue,
+//!   [`smtp_sink::StoreSink`] straight into the store);
+//! - [`smtp_client`]: delivers one message to a next hop over SMTP or LMTP;
+//! - [`smtp_transport`]: the queue's remote transport over [`smtp_client`] (MX lookup, smart
+//!   host).
 
 mod io;
 mod limits;
