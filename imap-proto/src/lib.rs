@@ -68,6 +68,7 @@ mod parse;
 pub mod render;
 pub mod response;
 pub mod search;
+pub mod search_eval;
 pub mod server;
 pub mod types;
 

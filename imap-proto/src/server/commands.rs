@@ -150,6 +150,12 @@ impl Server {
                 identifier,
             } => self.on_acl(tag, &mailbox, Some(&identifier), None, AclKind::ListRights),
             C::MyRights(mailbox) => self.on_acl(tag, &mailbox, None, None, AclKind::MyRights),
+            C::Search {
+                uid,
+                return_opts,
+                charset,
+                criteria,
+            } => self.on_search(tag, uid, return_opts, charset.as_ref(), criteria),
             C::Expunge => self.on_expunge(tag, None, false),
             C::UidExpunge(set) => self.on_expunge(tag, Some(&set), false),
             C::Close => self.on_expunge(tag, None, true),

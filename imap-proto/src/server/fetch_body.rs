@@ -163,12 +163,18 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no FETCH is waiting for a message.
     pub fn fetch_message(&mut self, raw: &[u8]) -> Result<(), UsageError> {
-        let Wait::Decision(_, Decision::Fetch(mut job, uid)) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
-        else {
-            return Err(UsageError::NotExpected {
-                method: "fetch_message",
-            });
+        let (mut job, uid) = match std::mem::replace(&mut self.wait, Wait::Nothing) {
+            Wait::Decision(_, Decision::Fetch(job, uid)) => (job, uid),
+            Wait::Decision(_, Decision::Search(job, uid)) => {
+                self.search_message(job, uid, Some(raw));
+                return Ok(());
+            }
+            other => {
+                self.wait = other;
+                return Err(UsageError::NotExpected {
+                    method: "fetch_message",
+                });
+            }
         };
         let report = self.report().unwrap_or_default();
         if let Some(data) = self.render_message(&mut job, uid, raw, report) {
@@ -184,12 +190,18 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no FETCH is waiting for a message.
     pub fn fetch_missing(&mut self) -> Result<(), UsageError> {
-        let Wait::Decision(_, Decision::Fetch(mut job, _)) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
-        else {
-            return Err(UsageError::NotExpected {
-                method: "fetch_missing",
-            });
+        let mut job = match std::mem::replace(&mut self.wait, Wait::Nothing) {
+            Wait::Decision(_, Decision::Fetch(job, _)) => job,
+            Wait::Decision(_, Decision::Search(job, uid)) => {
+                self.search_message(job, uid, None);
+                return Ok(());
+            }
+            other => {
+                self.wait = other;
+                return Err(UsageError::NotExpected {
+                    method: "fetch_missing",
+                });
+            }
         };
         job.missing = true;
         self.next_fetch(job);

@@ -25,6 +25,7 @@ mod list;
 mod mailbox;
 mod messages;
 mod options;
+mod search;
 mod select;
 mod view;
 
@@ -106,6 +107,8 @@ enum Decision {
     Acl(MailboxName, admin::AclKind, Option<String>),
     /// A content FETCH waiting for this message's octets.
     Fetch(Box<fetch_body::FetchJob>, std::num::NonZeroU32),
+    /// A SEARCH waiting for this message's octets.
+    Search(Box<search::SearchJob>, std::num::NonZeroU32),
     /// STATUS of this mailbox.
     Status {
         mailbox: MailboxName,
@@ -407,6 +410,7 @@ impl Server {
                 "UIDPLUS",
                 "MOVE",
                 "MULTIAPPEND",
+                "ESEARCH",
             ]
             .map(String::from),
         );

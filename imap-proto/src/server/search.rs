@@ -1,0 +1,196 @@
+//! SEARCH and UID SEARCH (RFC 3501 §6.4.4, RFC 9051 §6.4.4) with ESEARCH return options
+//! (RFC 4731) and `[BADCHARSET]`: keys on flags, sizes, dates and numbers are evaluated on
+//! the view; keys on headers and text ask for each message's octets
+//! ([`ServerEvent::FetchMessage`], answered with [`Server::fetch_message`]).
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+
+use super::event::ServerEvent;
+use super::{Decision, Server, Wait};
+use crate::response::{Code, Data, ESearchItem, Status};
+use crate::search::{SearchKey, SearchReturnOpt};
+use crate::search_eval::{Content, Facts, charset_supported, matches_all, needs_content};
+use crate::types::{AString, SequenceSet, Tag};
+
+/// A SEARCH waiting for message octets.
+#[derive(Debug)]
+pub(super) struct SearchJob {
+    tag: Tag,
+    uid: bool,
+    return_opts: Option<Vec<SearchReturnOpt>>,
+    keys: Vec<SearchKey>,
+    pending: VecDeque<NonZeroU32>,
+    hits: Vec<NonZeroU32>,
+}
+
+impl Server {
+    pub(super) fn on_search(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        return_opts: Option<Vec<SearchReturnOpt>>,
+        charset: Option<&AString>,
+        keys: Vec<SearchKey>,
+    ) {
+        if let Some(cs) = charset
+            && !charset_supported(&String::from_utf8_lossy(cs.as_bytes()))
+        {
+            let list = ["US-ASCII", "UTF-8"].map(|c| AString::from_bytes(c.as_bytes().to_vec()));
+            let code = Some(Code::BadCharset(list.to_vec()));
+            self.tagged(Status::no(Some(tag), code, "Unsupported charset"));
+            return;
+        }
+        if return_opts
+            .as_ref()
+            .is_some_and(|o| o.contains(&SearchReturnOpt::Save))
+        {
+            self.bad(Status::bad(Some(tag), None, "SEARCHRES not supported"));
+            return;
+        }
+        let Some(view) = self.view.as_ref() else {
+            return;
+        };
+        let uids: VecDeque<NonZeroU32> = view
+            .msgs
+            .iter()
+            .filter(|m| !m.expunged)
+            .map(|m| m.info.uid)
+            .collect();
+        let mut job = Box::new(SearchJob {
+            tag,
+            uid,
+            return_opts,
+            keys,
+            pending: uids,
+            hits: Vec::new(),
+        });
+        if needs_content(&job.keys) {
+            self.next_search(job);
+            return;
+        }
+        while let Some(u) = job.pending.pop_front() {
+            if self.search_one(&job.keys, u, None) {
+                job.hits.push(u);
+            }
+        }
+        self.finish_search(&job);
+    }
+
+    /// Evaluates one message; `false` when it is gone from the view.
+    fn search_one(
+        &self,
+        keys: &[SearchKey],
+        uid: NonZeroU32,
+        content: Option<&Content<'_>>,
+    ) -> bool {
+        let Some(view) = self.view.as_ref() else {
+            return false;
+        };
+        let Some(i) = view.index_of_uid(uid) else {
+            return false;
+        };
+        let info = &view.msgs[i].info;
+        let facts = Facts {
+            seq: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            uid,
+            flags: &info.flags,
+            recent: info.recent,
+            size: info.size,
+            internal_date: info.internal_date,
+            modseq: info.modseq,
+            exists: view.exists(),
+            max_uid: view.largest_uid(),
+        };
+        matches_all(keys, &facts, content)
+    }
+
+    fn next_search(&mut self, mut job: Box<SearchJob>) {
+        match job.pending.pop_front() {
+            Some(uid) => {
+                let mailbox = self
+                    .view
+                    .as_ref()
+                    .and_then(|v| v.mailbox.to_utf8().ok())
+                    .unwrap_or_default();
+                let event = ServerEvent::FetchMessage {
+                    tag: job.tag.clone(),
+                    mailbox,
+                    uid,
+                };
+                self.wait = Wait::Decision(job.tag.clone(), Decision::Search(job, uid));
+                self.events.push_back(event);
+            }
+            None => self.finish_search(&job),
+        }
+    }
+
+    /// A message's octets (or `None`: gone) for the SEARCH in progress.
+    pub(super) fn search_message(
+        &mut self,
+        mut job: Box<SearchJob>,
+        uid: NonZeroU32,
+        raw: Option<&[u8]>,
+    ) {
+        if let Some(raw) = raw {
+            let content = Content::new(raw);
+            if self.search_one(&job.keys, uid, Some(&content)) {
+                job.hits.push(uid);
+            }
+        }
+        self.next_search(job);
+    }
+
+    fn finish_search(&mut self, job: &SearchJob) {
+        let Some(view) = self.view.as_ref() else {
+            return;
+        };
+        let mut ids: Vec<u32> = job
+            .hits
+            .iter()
+            .filter_map(|u| {
+                if job.uid {
+                    Some(u.get())
+                } else {
+                    view.index_of_uid(*u).map(|i| i as u32 + 1)
+                }
+            })
+            .collect();
+        ids.sort_unstable();
+        match &job.return_opts {
+            None => {
+                let ids = ids.iter().filter_map(|n| NonZeroU32::new(*n)).collect();
+                self.data(Data::Search { ids, modseq: None });
+            }
+            Some(opts) => {
+                let all = opts.is_empty() || opts.contains(&SearchReturnOpt::All);
+                let mut items = Vec::new();
+                let nz = |n: Option<&u32>| n.and_then(|n| NonZeroU32::new(*n));
+                if opts.contains(&SearchReturnOpt::Min)
+                    && let Some(n) = nz(ids.first())
+                {
+                    items.push(ESearchItem::Min(n));
+                }
+                if opts.contains(&SearchReturnOpt::Max)
+                    && let Some(n) = nz(ids.last())
+                {
+                    items.push(ESearchItem::Max(n));
+                }
+                if all && let Some(set) = SequenceSet::from_numbers(&ids) {
+                    items.push(ESearchItem::All(set));
+                }
+                if opts.contains(&SearchReturnOpt::Count) {
+                    items.push(ESearchItem::Count(
+                        u32::try_from(ids.len()).unwrap_or(u32::MAX),
+                    ));
+                }
+                self.data(Data::ESearch {
+                    tag: Some(job.tag.clone()),
+                    uid: job.uid,
+                    items,
+                });
+            }
+        }
+        self.tagged(Status::ok(Some(job.tag.clone()), None, "SEARCH completed"));
+    }
+}
