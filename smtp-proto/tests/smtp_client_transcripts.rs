@@ -131,3 +131,17 @@ fn auth_step_failure_cancels_with_a_star() {
     let (ev, _) = step(&mut c, "501 5.0.0 Authentication cancelled\r\n");
     assert!(matches!(&ev[..], [Event::AuthFailed(r)] if r.code().value() == 501));
 }
+
+#[test]
+fn empty_challenge_response_is_an_empty_line_not_equals() {
+    // RFC 4954 §4: `=` means an empty *initial* response; an empty answer to a 334 challenge
+    // (SCRAM's answer to the server's final message) is an empty line.
+    let mut c = client("client.example.com");
+    step(&mut c, "220 smtp.example.com ESMTP\r\n");
+    step(&mut c, "250-smtp.example.com\r\n250 AUTH SCRAM-SHA-256\r\n");
+    c.authenticate("SCRAM-SHA-256", None, Box::new(|_| Ok(Vec::new())))
+        .unwrap();
+    assert_eq!(c.poll_transmit().unwrap(), b"AUTH SCRAM-SHA-256\r\n");
+    let (_, out) = step(&mut c, "334 dj1ybUY5cHFWOFM3c3VBb1pXamE0ZEpSa0ZzS1E9\r\n");
+    assert_eq!(out, "\r\n");
+}

@@ -397,15 +397,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
     }
 
     async fn flush(&mut self) -> Result<(), DeliverError> {
-        if let Some(mut out) = self.client.poll_transmit() {
-            // RFC 4954 §4: an empty response to a challenge is an empty line; `=` stands for
-            // an empty *initial* response only. The client engine sends `=` for both (SCRAM's
-            // answer to the server's final challenge is empty), which RFC-strict servers —
-            // ours among them — refuse. While AUTH runs nothing else is in flight, so the
-            // response line is the whole output. Remove once smtp-proto sends the empty line.
-            if self.sasl.is_some() && out == b"=\r\n" {
-                out = b"\r\n".to_vec();
-            }
+        if let Some(out) = self.client.poll_transmit() {
             let rt = &*self.config.runtime;
             write_all(rt, &mut self.stream, &out, self.config.write_timeout).await?;
         }

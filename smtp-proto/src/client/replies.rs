@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-use super::{Capabilities, Client, Event, Expect, Phase, TlsPolicy, b64};
+use super::{Capabilities, Client, Event, Expect, Phase, TlsPolicy};
 use crate::command::Command;
 use crate::error::ClientError;
 use crate::reply::Reply;
@@ -177,7 +177,7 @@ impl Client {
     fn on_auth_reply(&mut self, reply: Reply) {
         let code = reply.code().value();
         if code == 334 {
-            let text = reply.lines()[0].trim();
+            let text = reply.line_iter().next().unwrap_or_default().trim();
             let challenge = if text.is_empty() {
                 Some(Vec::new())
             } else {
@@ -188,8 +188,11 @@ impl Client {
                 _ => None,
             };
             match response {
+                // RFC 4954 §4: an empty response to a challenge is an empty line; `=` stands
+                // for an empty *initial* response only.
                 Some(r) => {
-                    self.out.extend_from_slice(b64(&r).as_bytes());
+                    let line = base64::engine::general_purpose::STANDARD.encode(&r);
+                    self.out.extend_from_slice(line.as_bytes());
                 }
                 // RFC 4954 §4: `*` cancels; the server answers 501.
                 None => self.out.push(b'*'),
