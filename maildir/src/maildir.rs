@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::dotlock::LockOptions;
 use crate::error::Error;
-use crate::fsutil::fsync_dir;
+use crate::fsutil::{for_each_name, fsync_dir};
 use crate::name::{Info, MessageName, SizeCounter, unique_base};
 use crate::{Flags, quota};
 
@@ -56,11 +56,12 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub(crate) fn new(subdir: Subdir, file_name: String) -> Option<Entry> {
-        let (base_len, flags) = crate::name::scan(&file_name).ok()?;
+    /// The entry of `file_name` if it is a message's name; copies the name only then.
+    pub(crate) fn new(subdir: Subdir, file_name: &str) -> Option<Entry> {
+        let (base_len, flags) = crate::name::scan(file_name).ok()?;
         Some(Entry {
             subdir,
-            file_name,
+            file_name: file_name.to_owned(),
             base_len,
             flags,
         })
@@ -361,16 +362,14 @@ impl Maildir {
     /// files, names that are not UTF-8) are skipped.
     pub fn list(&self, subdir: Subdir) -> Result<Vec<Entry>, Error> {
         let dir = self.path.join(subdir.as_str());
-        let rd = fs::read_dir(&dir).map_err(|e| Error::io("read dir", &dir, e))?;
         let mut out = Vec::new();
-        for de in rd {
-            let de = de.map_err(|e| Error::io("read dir", &dir, e))?;
-            if let Ok(name) = de.file_name().into_string()
+        for_each_name(&dir, |name| {
+            if let Ok(name) = std::str::from_utf8(name)
                 && let Some(entry) = Entry::new(subdir, name)
             {
                 out.push(entry);
             }
-        }
+        })?;
         Ok(out)
     }
 

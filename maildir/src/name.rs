@@ -150,17 +150,19 @@ pub(crate) fn scan(name: &str) -> Result<(usize, Flags), ParseError> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return bad("empty or too long file name");
     }
-    if name.starts_with('.') || name.bytes().any(|b| b == b'/' || b == 0) {
+    let bytes = name.as_bytes();
+    if bytes[0] == b'.' || memchr::memchr2(b'/', 0, bytes).is_some() {
         return bad("file name starts with a dot or holds / or NUL");
     }
-    let (base_len, flags) = match name.split_once(':') {
+    let (base_len, flags) = match memchr::memchr(b':', bytes) {
         None => (name.len(), Flags::EMPTY),
-        Some((base, rest)) => {
+        Some(colon) => {
+            let rest = &name[colon + 1..];
             let flags = rest
                 .strip_prefix("2,")
                 .and_then(|t| Flags::parse(t.split(',').next().unwrap_or("")))
                 .unwrap_or(Flags::EMPTY);
-            (base.len(), flags)
+            (colon, flags)
         }
     };
     if base_len == 0 {

@@ -70,8 +70,151 @@ fn number<T: std::str::FromStr>(s: &str) -> Option<T> {
     s.parse().ok()
 }
 
+/// A decimal number from bytes, without going through `str` (the per-record hot path).
+fn number_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
 fn valid_file_name(name: &str) -> bool {
-    !name.is_empty() && !name.bytes().any(|b| b == b'/' || b == 0)
+    !name.is_empty() && memchr::memchr2(b'/', 0, name.as_bytes()).is_none()
+}
+
+/// One record borrowed from the file's bytes: what [`crate::Maildir::sync_uids`] works on, so
+/// that an up-to-date list of 100,000 messages is read without a copy per message. Turned
+/// into a [`UidRecord`] only when the list is rewritten.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordRef<'a> {
+    pub(crate) uid: u32,
+    pub(crate) file_name: &'a str,
+    pub(crate) base_len: usize,
+    pub(crate) modseq: Option<u64>,
+    /// The fields between the UID and the `:` (version 3), verbatim.
+    fields: &'a str,
+}
+
+impl<'a> RecordRef<'a> {
+    pub(crate) fn base(&self) -> &'a str {
+        &self.file_name[..self.base_len]
+    }
+
+    /// The extension fields kept: those with an upper-case key other than `M` (Dovecot drops
+    /// the others).
+    pub(crate) fn extensions(&self) -> impl Iterator<Item = &'a str> {
+        self.fields
+            .split(' ')
+            .filter(|f| matches!(f.as_bytes().first(), Some(b'A'..=b'L' | b'N'..=b'Z')))
+    }
+
+    pub(crate) fn to_record(self) -> UidRecord {
+        UidRecord {
+            uid: self.uid,
+            file_name: self.file_name.to_owned(),
+            modseq: self.modseq,
+            extensions: self.extensions().map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// Parses the header line into a list without records; returns it with the version.
+fn parse_header(header: &str) -> Result<(UidList, u32, u32), ParseError> {
+    let (version, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let version: u32 = number(version).ok_or(ParseError::Syntax {
+        line: 1,
+        what: "bad version",
+    })?;
+    let mut list = UidList::new(1, None);
+    let (mut uid_validity, mut next_uid) = (0u32, 0u32);
+    match version {
+        1 => {
+            let mut f = rest.split(' ');
+            uid_validity = f.next().and_then(number).unwrap_or(0);
+            next_uid = f.next().and_then(number).unwrap_or(0);
+        }
+        3 => {
+            for field in rest.split(' ').filter(|f| !f.is_empty()) {
+                let (key, value) = field.split_at(field.chars().next().map_or(0, char::len_utf8));
+                match key {
+                    "V" => uid_validity = number(value).unwrap_or(0),
+                    "N" => next_uid = number(value).unwrap_or(0),
+                    "G" if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                        list.guid = Some(value.to_ascii_lowercase());
+                    }
+                    "G" => {
+                        return Err(ParseError::Syntax {
+                            line: 1,
+                            what: "bad GUID",
+                        });
+                    }
+                    "M" => {
+                        list.highest_modseq = number(value).ok_or(ParseError::Syntax {
+                            line: 1,
+                            what: "bad modseq",
+                        })?;
+                    }
+                    _ => list.header_extensions.push(field.to_owned()),
+                }
+            }
+        }
+        v => return Err(ParseError::Version(v)),
+    }
+    if uid_validity == 0 || next_uid == 0 {
+        return Err(ParseError::Syntax {
+            line: 1,
+            what: "missing UIDVALIDITY or next UID",
+        });
+    }
+    list.uid_validity = uid_validity;
+    Ok((list, version, next_uid))
+}
+
+/// Parses one record line (without its LF).
+fn parse_record(line: &str, version: u32, lineno: usize) -> Result<RecordRef<'_>, ParseError> {
+    let bad = |what| ParseError::Syntax { line: lineno, what };
+    let bytes = line.as_bytes();
+    let sp = memchr::memchr(b' ', bytes).ok_or(bad("expected '<uid> ...'"))?;
+    let uid = number_u64(&bytes[..sp])
+        .and_then(|u| u32::try_from(u).ok())
+        .filter(|&u| u != 0 && u != u32::MAX)
+        .ok_or(bad("bad UID"))?;
+    let rest = &line[sp + 1..];
+    let mut rec = RecordRef {
+        uid,
+        file_name: rest,
+        base_len: 0,
+        modseq: None,
+        fields: "",
+    };
+    if version != 1 {
+        // Fields, then ` :<file name>`; a name may hold spaces and colons, a field may not.
+        let colon = rest
+            .as_bytes()
+            .iter()
+            .enumerate()
+            .find(|&(i, &b)| b == b':' && (i == 0 || rest.as_bytes()[i - 1] == b' '))
+            .map(|(i, _)| i)
+            .ok_or(bad("missing ':<file name>'"))?;
+        rec.fields = rest[..colon].trim_end_matches(' ');
+        rec.file_name = &rest[colon + 1..];
+        for field in rec.fields.split(' ').filter(|f| !f.is_empty()) {
+            if let Some(m) = field.strip_prefix('M') {
+                rec.modseq = Some(number_u64(m.as_bytes()).ok_or(bad("bad modseq"))?);
+            }
+        }
+    }
+    if !valid_file_name(rec.file_name) {
+        return Err(bad("bad file name"));
+    }
+    rec.base_len = memchr::memchr(b':', rec.file_name.as_bytes()).unwrap_or(rec.file_name.len());
+    Ok(rec)
 }
 
 impl UidList {
@@ -91,114 +234,34 @@ impl UidList {
     /// Parses the file. Lines must end in LF; a last line without one is ignored, as a
     /// reader of a file being appended to must.
     pub fn parse(data: &[u8]) -> Result<UidList, ParseError> {
+        let (mut list, records) = UidList::parse_borrowed(data)?;
+        list.records = records.into_iter().map(RecordRef::to_record).collect();
+        Ok(list)
+    }
+
+    /// [`UidList::parse`] with the records borrowed from `data` (and `records` left empty).
+    pub(crate) fn parse_borrowed(data: &[u8]) -> Result<(UidList, Vec<RecordRef<'_>>), ParseError> {
         let text = std::str::from_utf8(data).map_err(|_| ParseError::Syntax {
             line: 1,
             what: "not UTF-8",
         })?;
-        let mut lines = text
-            .split_inclusive('\n')
-            .filter_map(|l| l.strip_suffix('\n'));
+        // Only complete lines: a torn last line is not read.
+        let text = &text[..memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)];
+        let mut lines = text.split_terminator('\n');
         let header = lines.next().ok_or(ParseError::Syntax {
             line: 1,
             what: "empty file",
         })?;
-        let (version, rest) = header.split_once(' ').unwrap_or((header, ""));
-        let version: u32 = number(version).ok_or(ParseError::Syntax {
-            line: 1,
-            what: "bad version",
-        })?;
-        let mut list = UidList::new(1, None);
-        let (mut uid_validity, mut next_uid) = (0u32, 0u32);
-        match version {
-            1 => {
-                let mut f = rest.split(' ');
-                uid_validity = f.next().and_then(number).unwrap_or(0);
-                next_uid = f.next().and_then(number).unwrap_or(0);
-            }
-            3 => {
-                for field in rest.split(' ').filter(|f| !f.is_empty()) {
-                    let (key, value) =
-                        field.split_at(field.chars().next().map_or(0, char::len_utf8));
-                    match key {
-                        "V" => uid_validity = number(value).unwrap_or(0),
-                        "N" => next_uid = number(value).unwrap_or(0),
-                        "G" if value.len() == 32
-                            && value.bytes().all(|b| b.is_ascii_hexdigit()) =>
-                        {
-                            list.guid = Some(value.to_ascii_lowercase());
-                        }
-                        "G" => {
-                            return Err(ParseError::Syntax {
-                                line: 1,
-                                what: "bad GUID",
-                            });
-                        }
-                        "M" => {
-                            list.highest_modseq = number(value).ok_or(ParseError::Syntax {
-                                line: 1,
-                                what: "bad modseq",
-                            })?;
-                        }
-                        _ => list.header_extensions.push(field.to_owned()),
-                    }
-                }
-            }
-            v => return Err(ParseError::Version(v)),
-        }
-        if uid_validity == 0 || next_uid == 0 {
-            return Err(ParseError::Syntax {
-                line: 1,
-                what: "missing UIDVALIDITY or next UID",
-            });
-        }
-        list.uid_validity = uid_validity;
+        let (mut list, version, next_uid) = parse_header(header)?;
+        let mut records = Vec::with_capacity(memchr::memchr_iter(b'\n', data).count());
         let mut prev = 0u32;
         for (i, line) in lines.enumerate() {
-            let lineno = i + 2;
-            let bad = |what| ParseError::Syntax { line: lineno, what };
-            let (uid, rest) = line.split_once(' ').ok_or(bad("expected '<uid> ...'"))?;
-            let uid: u32 = number(uid)
-                .filter(|&u| u != 0 && u != u32::MAX)
-                .ok_or(bad("bad UID"))?;
-            if uid <= prev {
-                return Err(ParseError::UidOrder { line: lineno });
+            let rec = parse_record(line, version, i + 2)?;
+            if rec.uid <= prev {
+                return Err(ParseError::UidOrder { line: i + 2 });
             }
-            prev = uid;
-            let mut record = UidRecord {
-                uid,
-                file_name: String::new(),
-                modseq: None,
-                extensions: Vec::new(),
-            };
-            if version == 1 {
-                record.file_name = rest.to_owned();
-            } else {
-                let mut rest = rest;
-                loop {
-                    rest = rest.trim_start_matches(' ');
-                    if let Some(name) = rest.strip_prefix(':') {
-                        record.file_name = name.to_owned();
-                        break;
-                    }
-                    if rest.is_empty() {
-                        return Err(bad("missing ':<file name>'"));
-                    }
-                    let (field, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                    rest = tail;
-                    match field.as_bytes()[0] {
-                        b'M' => {
-                            record.modseq = Some(number(&field[1..]).ok_or(bad("bad modseq"))?);
-                        }
-                        // Dovecot drops fields whose key is not an upper case letter.
-                        b'A'..=b'Z' => record.extensions.push(field.to_owned()),
-                        _ => {}
-                    }
-                }
-            }
-            if !valid_file_name(&record.file_name) {
-                return Err(bad("bad file name"));
-            }
-            list.records.push(record);
+            prev = rec.uid;
+            records.push(rec);
         }
         // As Dovecot: the next UID is always above every UID in the list.
         list.next_uid = if prev >= next_uid {
@@ -206,7 +269,7 @@ impl UidList {
         } else {
             next_uid
         };
-        Ok(list)
+        Ok((list, records))
     }
 
     /// Serializes as version 3.

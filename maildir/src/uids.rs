@@ -14,9 +14,9 @@
 //! the next sync, since whether its flags changed meanwhile cannot be told. That is a spurious
 //! change notice for CONDSTORE clients, never a missed one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, hash_map};
 use std::fs;
-use std::hash::Hasher;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Flags;
@@ -103,23 +103,28 @@ impl Maildir {
     pub fn sync_uids(&self) -> Result<UidSnapshot, Error> {
         let path = self.path().join(UIDLIST);
         let lock = DotLock::acquire(&path, &self.options().lock)?;
-        let mut list = match self.read_uidlist() {
-            Ok(Some(list)) => list,
-            Ok(None) => new_list(),
-            // A broken list is replaced, as Dovecot does; UIDVALIDITY changes with it.
-            Err(Error::Parse { .. }) => new_list(),
+        // The records stay borrowed from the file's bytes: an up-to-date list costs no copy
+        // per message, and owned records are made only when the list is rewritten.
+        let data = match read_limited(&path, self.options().max_control_file) {
+            Ok(data) => data,
+            // Too large to be a list: replaced like a broken one.
+            Err(Error::Parse { .. }) => None,
             Err(e) => return Err(e),
         };
-        // Match records to files by index, so a listing of 100,000 messages costs one map of
-        // borrowed names and no copies.
+        let (mut list, records) = match data.as_deref().map(UidList::parse_borrowed) {
+            Some(Ok(parsed)) => parsed,
+            // A broken list is replaced, as Dovecot does; UIDVALIDITY changes with it.
+            None | Some(Err(_)) => (new_list(), Vec::new()),
+        };
+        let bases = || records.iter().map(|r| (r.base(), r.file_name));
         let mut entries = self.list_all()?;
-        let (mut matched, mut taken) = match_by_base(&list.records, &entries);
+        let (mut matched, mut taken) = match_by_base(bases(), &entries);
         // readdir() may skip a file renamed while it runs (another program changing flags
         // without our lock). Before calling a message expunged, look once more.
         if matched.iter().any(Option::is_none) {
             let again = self.list_all()?;
             let offset = entries.len();
-            let (again_matched, _) = match_by_base(&list.records, &again);
+            let (again_matched, _) = match_by_base(bases(), &again);
             for (m, a) in matched.iter_mut().zip(again_matched) {
                 if m.is_none() {
                     *m = a.map(|(i, same)| (offset + i, same));
@@ -132,8 +137,9 @@ impl Maildir {
         let mut slots: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
         let mut changed = false;
         let mut messages = Vec::with_capacity(slots.len());
-        let mut kept = Vec::with_capacity(list.records.len());
-        for (mut rec, m) in std::mem::take(&mut list.records).into_iter().zip(matched) {
+        // The record each message came from (None: new), for its extension fields.
+        let mut sources = Vec::with_capacity(records.len());
+        for (rec, m) in records.iter().zip(matched) {
             let Some((entry, same_name)) = m.and_then(|(i, same)| {
                 taken[i] = true;
                 Some((slots[i].take()?, same))
@@ -141,18 +147,20 @@ impl Maildir {
                 changed = true;
                 continue;
             };
-            if !same_name || rec.modseq.is_none() {
-                list.highest_modseq += 1;
-                rec.modseq = Some(list.highest_modseq);
-                rec.file_name = entry.file_name().to_owned();
-                changed = true;
-            }
+            let modseq = match rec.modseq {
+                Some(modseq) if same_name => modseq,
+                _ => {
+                    list.highest_modseq += 1;
+                    changed = true;
+                    list.highest_modseq
+                }
+            };
             messages.push(UidMessage {
                 uid: rec.uid,
-                modseq: rec.modseq.unwrap_or(0),
+                modseq,
                 entry,
             });
-            kept.push(rec);
+            sources.push(Some(rec));
         }
         let mut fresh: Vec<Entry> = slots
             .into_iter()
@@ -167,27 +175,32 @@ impl Maildir {
                 break;
             }
             list.highest_modseq += 1;
-            let rec = UidRecord {
-                uid: list.next_uid,
-                file_name: entry.file_name().to_owned(),
-                modseq: Some(list.highest_modseq),
-                extensions: Vec::new(),
-            };
-            list.next_uid += 1;
             messages.push(UidMessage {
-                uid: rec.uid,
+                uid: list.next_uid,
                 modseq: list.highest_modseq,
                 entry,
             });
-            kept.push(rec);
+            sources.push(None);
+            list.next_uid += 1;
             changed = true;
         }
-        list.records = kept;
         if list.guid.is_none() {
             list.guid = Some(random_guid());
             changed = true;
         }
         if changed {
+            // Every record written carries the name just seen and a mod-sequence.
+            list.records = messages
+                .iter()
+                .zip(sources)
+                .map(|(m, source)| UidRecord {
+                    uid: m.uid,
+                    file_name: m.entry.file_name().to_owned(),
+                    modseq: Some(m.modseq),
+                    extensions: source
+                        .map_or_else(Vec::new, |r| r.extensions().map(str::to_owned).collect()),
+                })
+                .collect();
             lock.replace(&list.to_bytes())?;
         } else {
             drop(lock);
@@ -294,71 +307,39 @@ fn delivery_order(a: &str, b: &str) -> std::cmp::Ordering {
     key(a).cmp(&key(b)).then_with(|| a.cmp(b))
 }
 
-fn name_hash(s: &str) -> u64 {
-    let mut h = NameHasher::default();
-    h.write(s.as_bytes());
-    h.finish()
-}
-
-/// Pairs records with entries by base name: for each record, the index of its entry and
-/// whether the file name is unchanged; and for each entry, whether it is a duplicate (a
-/// message seen in both `new/` and `cur/` by one listing, moved while it ran: the `cur/` one
-/// is kept).
+/// Pairs records (given as base and file name) with entries by base name: for each record,
+/// the index of its entry and whether the file name is unchanged; and for each entry, whether
+/// it is a duplicate (a message seen in both `new/` and `cur/` by one listing, moved while it
+/// ran: the `cur/` one is kept).
 ///
-/// A sort-merge on name hashes rather than a hash map: both sides are walked in memory order
-/// to hash them, then only the (hash, index) pairs are sorted, so each of the 100,000 names of
-/// a large folder is fetched from memory about twice instead of at every probe.
-fn match_by_base(
-    records: &[UidRecord],
+/// One hash map of borrowed base names, sized up front; the hasher is [`NameHasher`].
+fn match_by_base<'r>(
+    records: impl ExactSizeIterator<Item = (&'r str, &'r str)>,
     entries: &[Entry],
 ) -> (Vec<Option<(usize, bool)>>, Vec<bool>) {
-    let mut ek: Vec<(u64, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (name_hash(e.base()), i))
-        .collect();
-    let mut rk: Vec<(u64, usize)> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (name_hash(r.base()), i))
-        .collect();
-    ek.sort_unstable();
-    rk.sort_unstable();
     let mut dup = vec![false; entries.len()];
-    let mut matched = vec![None; records.len()];
-    let (mut a, mut b) = (0, 0);
-    while a < ek.len() {
-        let h = ek[a].0;
-        let a_end = a + ek[a..].iter().take_while(|k| k.0 == h).count();
-        // Entries with one hash: equal bases are duplicates (keep cur/), distinct ones are a
-        // hash collision and stay apart.
-        for x in a..a_end {
-            for y in a..x {
-                let (ex, ey) = (&entries[ek[x].1], &entries[ek[y].1]);
-                if !dup[ek[y].1] && !dup[ek[x].1] && ex.base() == ey.base() {
-                    let loser = if ex.subdir() == Subdir::Cur {
-                        ek[y].1
-                    } else {
-                        ek[x].1
-                    };
-                    dup[loser] = true;
+    let mut index: HashMap<&str, usize, BuildHasherDefault<NameHasher>> =
+        HashMap::with_capacity_and_hasher(entries.len(), BuildHasherDefault::default());
+    for (i, e) in entries.iter().enumerate() {
+        match index.entry(e.base()) {
+            hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            hash_map::Entry::Occupied(mut o) => {
+                if e.subdir() == Subdir::Cur {
+                    dup[o.insert(i)] = true;
+                } else {
+                    dup[i] = true;
                 }
             }
         }
-        while b < rk.len() && rk[b].0 < h {
-            b += 1;
-        }
-        while b < rk.len() && rk[b].0 == h {
-            let rec = &records[rk[b].1];
-            matched[rk[b].1] = ek[a..a_end]
-                .iter()
-                .map(|k| k.1)
-                .find(|&i| !dup[i] && entries[i].base() == rec.base())
-                .map(|i| (i, rec.file_name == entries[i].file_name()));
-            b += 1;
-        }
-        a = a_end;
     }
+    let matched = records
+        .map(|(base, file_name)| {
+            let &i = index.get(base)?;
+            Some((i, entries[i].file_name() == file_name))
+        })
+        .collect();
     (matched, dup)
 }
 
@@ -413,13 +394,16 @@ mod tests {
     #[test]
     fn match_by_base_pairs_dedups_and_misses() {
         let entries = vec![
-            Entry::new(Subdir::New, "b".into()).unwrap(),
-            Entry::new(Subdir::Cur, "a:2,S".into()).unwrap(),
-            Entry::new(Subdir::Cur, "b:2,".into()).unwrap(),
-            Entry::new(Subdir::New, "c".into()).unwrap(),
+            Entry::new(Subdir::New, "b").unwrap(),
+            Entry::new(Subdir::Cur, "a:2,S").unwrap(),
+            Entry::new(Subdir::Cur, "b:2,").unwrap(),
+            Entry::new(Subdir::New, "c").unwrap(),
         ];
-        let records = vec![rec(1, "a:2,S"), rec(2, "b"), rec(3, "gone")];
-        let (matched, dup) = match_by_base(&records, &entries);
+        let records = [rec(1, "a:2,S"), rec(2, "b"), rec(3, "gone")];
+        let (matched, dup) = match_by_base(
+            records.iter().map(|r| (r.base(), r.file_name.as_str())),
+            &entries,
+        );
         assert_eq!(matched, vec![Some((1, true)), Some((2, false)), None]);
         assert_eq!(dup, vec![true, false, false, false]);
     }

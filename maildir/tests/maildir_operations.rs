@@ -416,3 +416,41 @@ fn maildirsize_is_recalculated_past_5120_bytes() {
     assert!(fs::metadata(&path).unwrap().len() < 100);
     assert_eq!(q.def.bytes, Some(1 << 30), "the definition line survives");
 }
+
+/// A rewrite of the uid list keeps what it does not own: other programs' record fields
+/// (Dovecot's `W` vsize, `G` GUID) and header fields; it updates only names and mod-sequences.
+#[test]
+fn sync_rewrite_keeps_foreign_fields() {
+    let t = tempfile::tempdir().unwrap();
+    let md = Maildir::create(t.path().join("M")).unwrap();
+    let a = md.deliver(MSG).unwrap();
+    let b = md.deliver(MSG).unwrap();
+    let first = md.sync_uids().unwrap();
+    let path = md.path().join(mailhub_maildir::UIDLIST);
+    let text = fs::read_to_string(&path).unwrap();
+    // Foreign fields on both records and in the header, as Dovecot might write them.
+    let text = text
+        .replacen('\n', " Xhdr7\n", 1)
+        .replace("\n1 M", "\n1 W1234 GF00D M")
+        .replace("\n2 M", "\n2 W99  M");
+    fs::write(&path, &text).unwrap();
+    // Unchanged folder: nothing is rewritten.
+    let same = md.sync_uids().unwrap();
+    assert_eq!(same, first);
+    assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    // Message 1 renamed (flag), a third delivered: the list is rewritten.
+    md.set_flags(&a, Flags::SEEN).unwrap();
+    md.deliver(MSG).unwrap();
+    let after = md.sync_uids().unwrap();
+    assert_eq!(after.messages.len(), 3);
+    assert!(after.messages[0].modseq > first.highest_modseq);
+    assert_eq!(after.messages[1].modseq, first.messages[1].modseq);
+    let list = md.read_uidlist().unwrap().unwrap();
+    assert_eq!(list.header_extensions, vec!["Xhdr7".to_string()]);
+    assert_eq!(list.records[0].extensions, vec!["W1234", "GF00D"]);
+    assert_eq!(list.records[0].file_name, format!("{}:2,S", a.base()));
+    assert_eq!(list.records[1].extensions, vec!["W99"]);
+    assert_eq!(list.records[1].file_name, b.file_name());
+    assert!(list.records[2].extensions.is_empty());
+    assert_eq!(list.records[2].modseq, Some(after.highest_modseq));
+}
