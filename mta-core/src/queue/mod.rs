@@ -329,7 +329,7 @@ impl Queue {
     /// Deletes a message without a DSN (the admin's `postsuper -d`). A batch in flight
     /// finishes; its results are dropped.
     pub async fn delete(&self, id: &QueueId) -> Result<(), QueueError> {
-        let busy = {
+        let (busy, write_lock) = {
             let mut s = self.lock();
             let e = s
                 .entries
@@ -338,12 +338,14 @@ impl Queue {
                 .ok_or_else(|| QueueError::NoSuchMessage(id.clone()))?;
             e.deleted = true;
             let busy = e.busy.iter().any(|b| *b);
+            let write_lock = e.write_lock.clone();
             if !busy {
                 s.entries.remove(id);
             }
-            busy
+            (busy, write_lock)
         };
         if !busy {
+            let _g = write_lock.lock().await;
             let (spool, id) = (self.inner.spool.clone(), id.clone());
             unblock(&*self.inner.runtime, move || spool.remove(&id)).await?;
         }

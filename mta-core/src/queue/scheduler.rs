@@ -107,13 +107,14 @@ impl Queue {
             batches: batches.len(),
             ..RoundReport::default()
         };
-        let results: Vec<_> = futures::future::join_all(batches.into_iter().map(|b| async move {
+        // Deliver and record concurrently: recording ends in an fsync, and doing those one
+        // after another would cap the rate at one message per disk flush.
+        let results = futures::future::join_all(batches.into_iter().map(|b| async move {
             let out = transport.deliver(&b.job).await;
-            (b, out)
+            self.complete(b, out).await
         }))
         .await;
-        for (b, out) in results {
-            let r = self.complete(b, out).await;
+        for r in results {
             report.delivered += r.delivered;
             report.deferred += r.deferred;
             report.failed += r.failed;
@@ -131,9 +132,10 @@ impl Queue {
             let now = self.inner.clock.now();
             for b in self.take_due(&*transport, now) {
                 let t = transport.clone();
+                let q = self.clone();
                 in_flight.push(async move {
                     let out = t.deliver(&b.job).await;
-                    (b, out)
+                    q.complete(b, out).await
                 });
             }
             if self.lock().shutting_down && in_flight.is_empty() {
@@ -149,10 +151,7 @@ impl Queue {
                     .sleep(wait.clamp(Duration::from_millis(10), Duration::from_secs(60))),
             );
             futures::select! {
-                done = in_flight.select_next_some() => {
-                    let (b, out) = done;
-                    self.complete(b, out).await;
-                }
+                _ = in_flight.select_next_some() => {}
                 _ = wake.next() => {}
                 _ = sleep => {}
             }
@@ -188,7 +187,7 @@ impl Queue {
         let mut delivered = Vec::new();
         let mut delayed = Vec::new();
         let id = b.job.id.clone();
-        let (done, deleted, snapshot) = {
+        let (done, deleted, snapshot, write_lock) = {
             let mut s = self.lock();
             if let Some(n) = s.buckets.get_mut(&b.bucket) {
                 *n = n.saturating_sub(1);
@@ -257,10 +256,11 @@ impl Queue {
             let done = e.env.is_done() && !e.busy.iter().any(|b| *b);
             let deleted = e.deleted;
             let snap = e.env.clone();
+            let write_lock = e.write_lock.clone();
             if done || (deleted && !e.busy.iter().any(|b| *b)) {
                 s.entries.remove(&id);
             }
-            (done || deleted, deleted, snap)
+            (done || deleted, deleted, snap, write_lock)
         };
         // A message deleted by the admin meanwhile gets no reports.
         if !deleted {
@@ -276,6 +276,9 @@ impl Queue {
         }
         let spool = self.inner.spool.clone();
         if done {
+            // Under the message's write lock, so a rewrite of its envelope by a concurrent
+            // batch cannot land after the removal and resurrect it.
+            let _g = write_lock.lock().await;
             let _ = unblock(&*self.inner.runtime, move || spool.remove(&id)).await;
         } else if let Err(e) = self.persist(&id).await {
             tracing::warn!(queue_id = %id, error = %e, "cannot record delivery state");
