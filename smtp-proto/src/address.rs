@@ -249,6 +249,17 @@ const ATEXT: [bool; 128] = {
     t
 };
 
+/// [`ATEXT`] and `.` (the octets of a `Dot-string`), over all 256 octets: none of 0x80 and up.
+const DOT_ATEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = ATEXT[c] || c == b'.' as usize;
+        c += 1;
+    }
+    t
+};
+
 /// `atext`, extended with UTF-8 by RFC 6531 §3.3.
 fn is_atext(c: char) -> bool {
     if c.is_ascii() {
@@ -302,7 +313,7 @@ impl LocalPart {
         }
         if self.0.is_ascii() {
             return b.iter().all(|&c| ATEXT[c as usize] || c == b'.')
-                && memchr::memmem::find(b, b"..").is_none();
+                && !b.windows(2).any(|w| w == b"..");
         }
         self.0
             .split('.')
@@ -466,7 +477,7 @@ pub(crate) fn parse_path(s: &str) -> Result<(RawPath, usize), PathError> {
     if p.eat('>') {
         return Ok((RawPath::Null, 2));
     }
-    if p.peek() == Some('@') {
+    if s.as_bytes().get(p.pos) == Some(&b'@') {
         // A-d-l: @one,@two: — read and dropped (RFC 5321 §4.1.1.3, Appendix C).
         loop {
             if !p.eat('@') {
@@ -485,7 +496,10 @@ pub(crate) fn parse_path(s: &str) -> Result<(RawPath, usize), PathError> {
     }
     let rest = &s[p.pos..];
     // Compared as bytes: `rest` may hold UTF-8, and 11 bytes in need not be a char boundary.
-    if rest.len() >= 11 && rest.as_bytes()[..11].eq_ignore_ascii_case(b"postmaster>") {
+    if rest.len() >= 11
+        && rest.as_bytes()[0] | 0x20 == b'p'
+        && rest.as_bytes()[..11].eq_ignore_ascii_case(b"postmaster>")
+    {
         let n = p.pos + 11;
         return if n > MAX_PATH {
             Err(PathError::PathTooLong)
@@ -509,13 +523,18 @@ struct Cursor<'a> {
 }
 
 impl Cursor<'_> {
+    #[inline]
     fn peek(&self) -> Option<char> {
         self.s[self.pos..].chars().next()
     }
 
+    /// Takes `c`, an ASCII character, if it comes next. Compared as a byte: decoding a
+    /// `char` first cost a call per delimiter.
+    #[inline]
     fn eat(&mut self, c: char) -> bool {
-        if self.peek() == Some(c) {
-            self.pos += c.len_utf8();
+        debug_assert!(c.is_ascii());
+        if self.s.as_bytes().get(self.pos) == Some(&(c as u8)) {
+            self.pos += 1;
             true
         } else {
             false
@@ -569,9 +588,14 @@ impl Cursor<'_> {
             LocalPart::new(text)?
         } else {
             let bytes = self.s.as_bytes();
+            // ASCII first, one table lookup a byte; UTF-8 (RFC 6531) continues below.
+            self.pos += bytes[self.pos..]
+                .iter()
+                .position(|&b| !DOT_ATEXT[b as usize])
+                .unwrap_or(bytes.len() - self.pos);
             while let Some(&b) = bytes.get(self.pos) {
                 if b < 0x80 {
-                    if !(ATEXT[b as usize] || b == b'.') {
+                    if !DOT_ATEXT[b as usize] {
                         break;
                     }
                     self.pos += 1;
@@ -584,11 +608,10 @@ impl Cursor<'_> {
             }
             let text = &self.s[start..self.pos];
             let b = text.as_bytes();
-            if b.is_empty()
-                || b[0] == b'.'
-                || b[b.len() - 1] == b'.'
-                || memchr::memmem::find(b, b"..").is_some()
-            {
+            // A byte-pair scan: `memmem` builds a searcher on each call, which cost more than
+            // the whole scan of a short local part.
+            let double_dot = b.windows(2).any(|w| w[0] == b'.' && w[1] == b'.');
+            if b.is_empty() || b[0] == b'.' || b[b.len() - 1] == b'.' || double_dot {
                 return Err(PathError::Syntax("invalid local part"));
             }
             if text.len() > MAX_LOCAL {
@@ -604,7 +627,7 @@ impl Cursor<'_> {
             return Err(PathError::Syntax("missing @ in mailbox"));
         }
         let hstart = self.pos;
-        if self.peek() == Some('[') {
+        if self.s.as_bytes().get(self.pos) == Some(&b'[') {
             self.take_while(|c| c != ']' && c != '>');
             if !self.eat(']') {
                 return Err(PathError::Syntax("unterminated address literal"));

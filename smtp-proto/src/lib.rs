@@ -40,6 +40,7 @@ pub mod params;
 mod reply;
 mod secret;
 pub mod server;
+mod split;
 
 pub use address::{AddressLiteral, Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath};
 pub use command::Command;
