@@ -5,6 +5,8 @@
 //! status codes `class.subject.detail`, carried at the start of the text of every line).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 use crate::error::ReplyError;
 
@@ -174,11 +176,47 @@ impl fmt::Display for EnhancedStatus {
 /// [`Reply::parse`] recognises it when the first line's text starts with a status whose class
 /// matches the code's first digit. A text that itself starts with such a pattern therefore
 /// reads back as a status: build such replies with the status set.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// The lines are held as one string joined by LF (which no line can contain), so parsing a
+/// reply of n lines makes one allocation instead of n + 1; [`Reply::lines`] builds the
+/// `Vec<String>` view on first use, and [`Reply::line_iter`] reads without allocating.
 pub struct Reply {
     code: ReplyCode,
     status: Option<EnhancedStatus>,
-    lines: Vec<String>,
+    joined: String,
+    split: OnceLock<Vec<String>>,
+}
+
+impl Clone for Reply {
+    fn clone(&self) -> Reply {
+        Reply::from_joined(self.code, self.status, self.joined.clone())
+    }
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        self.code == other.code && self.status == other.status && self.joined == other.joined
+    }
+}
+
+impl Eq for Reply {}
+
+impl Hash for Reply {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.code.hash(state);
+        self.status.hash(state);
+        self.joined.hash(state);
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("code", &self.code)
+            .field("status", &self.status)
+            .field("lines", &self.line_iter().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Whether a text line may be carried in a reply: no CR, LF or NUL (RFC 5321 §4.2 `textstring`
@@ -212,21 +250,28 @@ impl Reply {
         if status.is_some_and(|s| s.class() != code.class()) {
             return Err(ReplyError::ClassMismatch);
         }
-        Ok(Reply {
+        Ok(Reply::from_joined(code, status, lines.join("\n")))
+    }
+
+    /// A reply from its lines joined by LF; the caller has checked them.
+    fn from_joined(code: ReplyCode, status: Option<EnhancedStatus>, joined: String) -> Reply {
+        Reply {
             code,
             status,
-            lines,
-        })
+            joined,
+            split: OnceLock::new(),
+        }
     }
 
     /// Builds a reply from trusted parts; for the engine's own replies.
     pub(crate) fn internal(code: u16, status: Option<EnhancedStatus>, text: &str) -> Reply {
         let code = ReplyCode::new(code).expect("internal reply code");
-        Reply {
+        debug_assert!(valid_text(text), "internal reply text {text:?}");
+        Reply::from_joined(
             code,
-            status: status.filter(|s| s.class() == code.class()),
-            lines: vec![text.to_owned()],
-        }
+            status.filter(|s| s.class() == code.class()),
+            text.to_owned(),
+        )
     }
 
     /// The reply code.
@@ -239,14 +284,26 @@ impl Reply {
         self.status
     }
 
-    /// The text lines (without code and status).
+    /// The text lines (without code and status). Built on the first call; prefer
+    /// [`Reply::line_iter`], which does not allocate.
     pub fn lines(&self) -> &[String] {
-        &self.lines
+        self.split
+            .get_or_init(|| self.line_iter().map(str::to_owned).collect())
+    }
+
+    /// The text lines (without code and status), borrowed.
+    pub fn line_iter(&self) -> impl DoubleEndedIterator<Item = &str> + '_ {
+        self.joined.split('\n')
+    }
+
+    /// The number of lines (at least one).
+    pub fn line_count(&self) -> usize {
+        1 + memchr::memchr_iter(b'\n', self.joined.as_bytes()).count()
     }
 
     /// The text of all lines joined with a space.
     pub fn text(&self) -> String {
-        self.lines.join(" ")
+        self.joined.replace('\n', " ")
     }
 
     /// The same reply with the status removed (for a session without ENHANCEDSTATUSCODES).
@@ -265,14 +322,15 @@ impl Reply {
 
     /// Appends the wire form (every line ending in CRLF) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let last = self.lines.len() - 1;
-        for (i, line) in self.lines.iter().enumerate() {
+        let last = self.line_count() - 1;
+        let status = self.status.map(StatusText::new);
+        for (i, line) in self.line_iter().enumerate() {
             out.extend_from_slice(itoa3(self.code.0).as_slice());
             let sep = if i == last { b' ' } else { b'-' };
-            match self.status {
+            match &status {
                 Some(s) => {
                     out.push(sep);
-                    out.extend_from_slice(s.to_string().as_bytes());
+                    out.extend_from_slice(s.as_bytes());
                     if !line.is_empty() {
                         out.push(b' ');
                         out.extend_from_slice(line.as_bytes());
@@ -308,8 +366,10 @@ impl Reply {
         let mut pos = 0;
         let mut code: Option<ReplyCode> = None;
         let mut status: Option<EnhancedStatus> = None;
-        let mut lines = Vec::with_capacity(4);
-        let mut status_text = String::new();
+        // Bytes, checked as UTF-8 once at the end: one call instead of one per line.
+        let mut joined: Vec<u8> = Vec::new();
+        let mut count = 0usize;
+        let mut status_text = StatusText::default();
         loop {
             let rest = &input[pos..];
             let Some(nl) = memchr::memchr(b'\n', rest) else {
@@ -331,34 +391,76 @@ impl Reply {
                 Some(_) => {}
             }
             let mut text = text;
-            if lines.is_empty() {
+            if count == 0 {
                 status = leading_status(text, this_code);
-                status_text = status.map(|s| s.to_string()).unwrap_or_default();
+                if let Some(s) = status {
+                    status_text = StatusText::new(s);
+                }
+                // Room for a typical reply (an EHLO list) in one allocation, without
+                // reserving a whole pipelined input buffer.
+                joined.reserve(input.len().min(512));
+            } else {
+                joined.push(b'\n');
             }
             if status.is_some() {
                 // Servers put the status on every line; strip it where it appears.
-                if let Some(t) = text.strip_prefix(status_text.as_str())
-                    && (t.is_empty() || t.starts_with(' '))
+                if let Some(t) = text.strip_prefix(status_text.as_bytes())
+                    && (t.is_empty() || t[0] == b' ')
                 {
-                    text = t.strip_prefix(' ').unwrap_or(t);
+                    text = t.strip_prefix(b" ").unwrap_or(t);
                 }
             }
-            lines.push(text.to_owned());
+            joined.extend_from_slice(text);
+            count += 1;
             if last {
                 let code = code.expect("set above");
-                return Ok(Some((
-                    Reply {
-                        code,
-                        status,
-                        lines,
-                    },
-                    pos,
-                )));
+                let joined = String::from_utf8(joined).map_err(|_| ReplyError::BadText)?;
+                return Ok(Some((Reply::from_joined(code, status, joined), pos)));
             }
-            if lines.len() >= max_lines {
+            if count >= max_lines {
                 return Err(ReplyError::TooManyLines);
             }
         }
+    }
+}
+
+/// An enhanced status code written out (`x.yyy.zzz` at most), on the stack.
+#[derive(Default)]
+struct StatusText {
+    buf: [u8; 12],
+    len: usize,
+}
+
+impl StatusText {
+    fn new(s: EnhancedStatus) -> StatusText {
+        let mut t = StatusText::default();
+        t.push_num(u16::from(s.class));
+        t.buf[t.len] = b'.';
+        t.len += 1;
+        t.push_num(s.subject);
+        t.buf[t.len] = b'.';
+        t.len += 1;
+        t.push_num(s.detail);
+        t
+    }
+
+    /// Appends a number of at most three digits (as [`EnhancedStatus`] holds), no leading zeros.
+    fn push_num(&mut self, n: u16) {
+        let digits = itoa3(n);
+        let skip = if n >= 100 {
+            0
+        } else if n >= 10 {
+            1
+        } else {
+            2
+        };
+        let d = &digits[skip..];
+        self.buf[self.len..self.len + d.len()].copy_from_slice(d);
+        self.len += d.len();
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
@@ -371,7 +473,7 @@ fn itoa3(n: u16) -> [u8; 3] {
 }
 
 /// Splits `250-text` into code, whether it is the last line, and text.
-fn split_reply_line(line: &[u8]) -> Result<(ReplyCode, bool, &str), ReplyError> {
+fn split_reply_line(line: &[u8]) -> Result<(ReplyCode, bool, &[u8]), ReplyError> {
     if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
         return Err(ReplyError::Garbage);
     }
@@ -384,20 +486,22 @@ fn split_reply_line(line: &[u8]) -> Result<(ReplyCode, bool, &str), ReplyError> 
         Some(b'-') => (false, &line[4..]),
         Some(_) => return Err(ReplyError::Garbage),
     };
-    let text = std::str::from_utf8(text).map_err(|_| ReplyError::BadText)?;
-    if memchr::memchr2(0, b'\r', text.as_bytes()).is_some() {
+    // A plain loop: a `memchr2` call costs more than the scan of a short line. UTF-8 is
+    // checked once for the whole reply by the caller.
+    if text.iter().any(|&b| b == 0 || b == b'\r') {
         return Err(ReplyError::BadText);
     }
     Ok((code, last, text))
 }
 
-fn leading_status(text: &str, code: ReplyCode) -> Option<EnhancedStatus> {
+fn leading_status(text: &[u8], code: ReplyCode) -> Option<EnhancedStatus> {
     // Cheap test first: a status starts with the code's class digit and a dot.
-    let b = text.as_bytes();
+    let b = text;
     if b.len() < 5 || b[0] != b'0' + code.class() || b[1] != b'.' {
         return None;
     }
-    let word = text.split(' ').next()?;
+    let end = b.iter().position(|&c| c == b' ').unwrap_or(b.len());
+    let word = std::str::from_utf8(&b[..end]).ok()?;
     let s = EnhancedStatus::parse(word).ok()?;
     (s.class() == code.class()).then_some(s)
 }

@@ -45,7 +45,7 @@ impl Capabilities {
             esmtp: true,
             ..Capabilities::default()
         };
-        for line in reply.lines().iter().skip(1) {
+        for line in reply.line_iter().skip(1) {
             let mut words = line.split_ascii_whitespace();
             let Some(keyword) = words.next() else {
                 continue;
@@ -75,7 +75,7 @@ impl Capabilities {
                 }
                 _ => {}
             }
-            c.lines.push(line.clone());
+            c.lines.push(line.to_owned());
         }
         c
     }
