@@ -264,12 +264,18 @@ fn block_flags(w: &[u8; BLOCK + 1], dots: bool) -> (bool, bool) {
     let (mut dirty, mut lf_any) = (0u8, 0u8);
     for i in 0..BLOCK {
         let (prev, b) = (w[i], w[i + 1]);
-        let is_lf = u8::from(b == b'\n');
-        dirty |= (is_lf ^ u8::from(prev == b'\r'))
-            | (u8::from(b == b'.') & u8::from(prev == b'\n') & dot_mask);
+        let is_lf = mask(b == b'\n');
+        dirty |= (is_lf ^ mask(prev == b'\r')) | (mask(b == b'.') & mask(prev == b'\n') & dot_mask);
         lf_any |= is_lf;
     }
     (dirty != 0, lf_any != 0)
+}
+
+/// 0xff for true, 0 for false: the form a vector compare yields, so no `& 1` is added after
+/// each compare (as `u8::from(bool)` needs).
+#[inline(always)]
+fn mask(b: bool) -> u8 {
+    0u8.wrapping_sub(u8::from(b))
 }
 
 /// Incremental dot-stuffing for a client sending DATA. Bare CR and bare LF in the caller's
