@@ -255,3 +255,34 @@ fn changes_for_messages_expunged_meanwhile_are_dropped() {
         "no FETCH for an expunged message, no EXISTS for one that came and went"
     );
 }
+
+#[test]
+fn answering_a_decision_with_the_wrong_method_keeps_it_pending() {
+    use mailhub_imap_proto::server::{Greeting, SelectData, Server};
+    use std::num::NonZeroU32;
+    let mut o = ServerOptions::default();
+    o.greeting = Greeting::PreAuth { user: "u".into() };
+    let mut s = Server::new(o, std::time::Instant::now());
+    let _ = s.poll_transmit();
+    s.handle_input(b"a SELECT INBOX\r\n");
+    assert!(matches!(s.poll_event(), Some(ServerEvent::Select { .. })));
+    assert!(s.accept_login("x").is_err());
+    assert!(s.done().is_err());
+    assert!(s.stored(&[]).is_err());
+    let one = NonZeroU32::new(1).unwrap();
+    s.select_mailbox(SelectData {
+        uid_validity: one,
+        uid_next: one,
+        highest_modseq: None,
+        flags: vec![],
+        permanent_flags: vec![],
+        read_only: false,
+        messages: vec![],
+    })
+    .unwrap();
+    let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+    assert!(
+        out.ends_with("a OK [READ-WRITE] SELECT completed\r\n"),
+        "{out}"
+    );
+}

@@ -93,8 +93,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no GETQUOTA/GETQUOTAROOT is pending.
     pub fn quota(&mut self, roots: &[(String, Vec<QuotaResource>)]) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Quota(mailbox)) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Quota(mailbox))) =
+            self.take_decision(|d| matches!(d, Decision::Quota(..)))
         else {
             return Err(UsageError::NotExpected { method: "quota" });
         };
@@ -196,8 +196,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when none of them is pending.
     pub fn acl(&mut self, entries: &[(String, String)]) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Acl(mailbox, kind, identifier)) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Acl(mailbox, kind, identifier))) =
+            self.take_decision(|d| matches!(d, Decision::Acl(..)))
         else {
             return Err(UsageError::NotExpected { method: "acl" });
         };

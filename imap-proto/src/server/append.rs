@@ -88,8 +88,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no APPEND message is waiting.
     pub fn accept_append(&mut self) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::AppendMessage { needs_continuation }) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::AppendMessage { needs_continuation })) =
+            self.take_decision(|d| matches!(d, Decision::AppendMessage { .. }))
         else {
             return Err(UsageError::NotExpected {
                 method: "accept_append",
@@ -175,8 +175,8 @@ impl Server {
         uid_validity: NonZeroU32,
         uids: &[NonZeroU32],
     ) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::AppendCommit) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::AppendCommit)) =
+            self.take_decision(|d| matches!(d, Decision::AppendCommit))
         else {
             return Err(UsageError::NotExpected { method: "appended" });
         };

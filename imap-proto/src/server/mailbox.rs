@@ -270,8 +270,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when none of them is pending.
     pub fn done(&mut self) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Done(text)) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Done(text))) =
+            self.take_decision(|d| matches!(d, Decision::Done(..)))
         else {
             return Err(UsageError::NotExpected { method: "done" });
         };
@@ -285,8 +285,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no LIST/LSUB is pending.
     pub fn mailbox_list(&mut self, entries: &[MailboxEntry]) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::List(query)) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::List(query))) =
+            self.take_decision(|d| matches!(d, Decision::List(..)))
         else {
             return Err(UsageError::NotExpected {
                 method: "mailbox_list",
@@ -315,8 +315,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no STATUS is pending.
     pub fn mailbox_status(&mut self, data: &StatusData) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Status { mailbox, items }) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Status { mailbox, items })) =
+            self.take_decision(|d| matches!(d, Decision::Status { .. }))
         else {
             return Err(UsageError::NotExpected {
                 method: "mailbox_status",

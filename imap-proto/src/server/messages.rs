@@ -122,8 +122,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no EXPUNGE/CLOSE is pending.
     pub fn expunged(&mut self, removed: &[NonZeroU32]) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Expunge { close }) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Expunge { close })) =
+            self.take_decision(|d| matches!(d, Decision::Expunge { .. }))
         else {
             return Err(UsageError::NotExpected { method: "expunged" });
         };
@@ -200,7 +200,7 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no STORE is pending.
     pub fn stored(&mut self, result: &[StoredFlags]) -> Result<(), UsageError> {
-        let Wait::Decision(
+        let Some((
             tag,
             Decision::Store {
                 uid,
@@ -209,7 +209,7 @@ impl Server {
                 condstore,
                 verb,
             },
-        ) = std::mem::replace(&mut self.wait, Wait::Nothing)
+        )) = self.take_decision(|d| matches!(d, Decision::Store { .. }))
         else {
             return Err(UsageError::NotExpected { method: "stored" });
         };
@@ -328,8 +328,8 @@ impl Server {
         uid_validity: NonZeroU32,
         pairs: &[(NonZeroU32, NonZeroU32)],
     ) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Copy { is_move }) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Copy { is_move })) =
+            self.take_decision(|d| matches!(d, Decision::Copy { .. }))
         else {
             return Err(UsageError::NotExpected { method: "copied" });
         };

@@ -290,7 +290,7 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no login decision is pending.
     pub fn accept_login(&mut self, user: impl Into<String>) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Login) = std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Login)) = self.take_decision(|d| matches!(d, Decision::Login))
         else {
             return self.misuse("accept_login");
         };
@@ -308,7 +308,7 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no AUTHENTICATE decision is pending.
     pub fn auth_challenge(&mut self, challenge: &[u8]) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Login) = std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Login)) = self.take_decision(|d| matches!(d, Decision::Login))
         else {
             return self.misuse("auth_challenge");
         };
@@ -326,7 +326,7 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no decision is pending.
     pub fn reject(&mut self, code: Option<Code>, text: &str) -> Result<(), UsageError> {
-        let Wait::Decision(tag, decision) = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+        let Some((tag, decision)) = self.take_decision(|_| true) else {
             return self.misuse("reject");
         };
         if matches!(decision, Decision::AppendMessage { .. }) {
@@ -351,6 +351,18 @@ impl Server {
         self.wait = Wait::Nothing;
         self.tls = true;
         Ok(())
+    }
+
+    /// Takes the pending decision when `want` accepts it, and leaves it in place otherwise
+    /// (a caller that answers with the wrong method gets an error and can still answer).
+    fn take_decision(&mut self, want: impl Fn(&Decision) -> bool) -> Option<(Tag, Decision)> {
+        if !matches!(&self.wait, Wait::Decision(_, d) if want(d)) {
+            return None;
+        }
+        match std::mem::replace(&mut self.wait, Wait::Nothing) {
+            Wait::Decision(t, d) => Some((t, d)),
+            _ => None,
+        }
     }
 
     fn misuse(&mut self, method: &'static str) -> Result<(), UsageError> {

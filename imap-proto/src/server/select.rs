@@ -78,8 +78,8 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no SELECT/EXAMINE is pending.
     pub fn select_mailbox(&mut self, data: SelectData) -> Result<(), UsageError> {
-        let Wait::Decision(tag, Decision::Select { mailbox, examine }) =
-            std::mem::replace(&mut self.wait, Wait::Nothing)
+        let Some((tag, Decision::Select { mailbox, examine })) =
+            self.take_decision(|d| matches!(d, Decision::Select { .. }))
         else {
             return Err(UsageError::NotExpected {
                 method: "select_mailbox",
