@@ -14,9 +14,11 @@
 //! the next sync, since whether its flags changed meanwhile cannot be told. That is a spurious
 //! change notice for CONDSTORE clients, never a missed one.
 
-use std::collections::{HashMap, hash_map};
+use std::collections::HashMap;
 use std::fs;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
+
+use hashbrown::{HashTable, hash_table};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Flags;
@@ -116,34 +118,33 @@ impl Maildir {
             // A broken list is replaced, as Dovecot does; UIDVALIDITY changes with it.
             None | Some(Err(_)) => (new_list(), Vec::new()),
         };
-        let bases = || records.iter().map(|r| (r.base(), r.file_name));
-        let mut entries = self.list_all()?;
-        let (mut matched, mut taken) = match_by_base(bases(), &entries);
+        // Each record takes its message out of the listing as soon as it is found, so each of
+        // the 100,000 entries of a large folder is visited at random once, not twice.
+        let mut entries: Vec<Option<Entry>> = self.list_all()?.into_iter().map(Some).collect();
+        let (table, dup) = index_entries(&entries);
+        let mut found: Vec<Option<(Entry, bool)>> = records
+            .iter()
+            .map(|r| take_by_base(&table, &mut entries, r.base(), r.file_name))
+            .collect();
+        drop(table);
         // readdir() may skip a file renamed while it runs (another program changing flags
-        // without our lock). Before calling a message expunged, look once more.
-        if matched.iter().any(Option::is_none) {
-            let again = self.list_all()?;
-            let offset = entries.len();
-            let (again_matched, _) = match_by_base(bases(), &again);
-            for (m, a) in matched.iter_mut().zip(again_matched) {
-                if m.is_none() {
-                    *m = a.map(|(i, same)| (offset + i, same));
+        // without our lock). Before calling a message expunged, look once more. Entries of the
+        // second listing serve only to rescue records, never as new mail.
+        if found.iter().any(Option::is_none) {
+            let mut again: Vec<Option<Entry>> = self.list_all()?.into_iter().map(Some).collect();
+            let (table, _) = index_entries(&again);
+            for (f, r) in found.iter_mut().zip(&records) {
+                if f.is_none() {
+                    *f = take_by_base(&table, &mut again, r.base(), r.file_name);
                 }
             }
-            // Entries of the second listing serve only to rescue records, never as new mail.
-            taken.extend(std::iter::repeat_n(true, again.len()));
-            entries.extend(again);
         }
-        let mut slots: Vec<Option<Entry>> = entries.into_iter().map(Some).collect();
         let mut changed = false;
-        let mut messages = Vec::with_capacity(slots.len());
+        let mut messages = Vec::with_capacity(entries.len());
         // The record each message came from (None: new), for its extension fields.
         let mut sources = Vec::with_capacity(records.len());
-        for (rec, m) in records.iter().zip(matched) {
-            let Some((entry, same_name)) = m.and_then(|(i, same)| {
-                taken[i] = true;
-                Some((slots[i].take()?, same))
-            }) else {
+        for (rec, f) in records.iter().zip(found) {
+            let Some((entry, same_name)) = f else {
                 changed = true;
                 continue;
             };
@@ -162,10 +163,10 @@ impl Maildir {
             });
             sources.push(Some(rec));
         }
-        let mut fresh: Vec<Entry> = slots
+        let mut fresh: Vec<Entry> = entries
             .into_iter()
-            .zip(taken)
-            .filter_map(|(e, taken)| if taken { None } else { e })
+            .zip(dup)
+            .filter_map(|(e, dup)| if dup { None } else { e })
             .collect();
         fresh.sort_by(|a, b| delivery_order(a.base(), b.base()));
         for entry in fresh {
@@ -307,40 +308,53 @@ fn delivery_order(a: &str, b: &str) -> std::cmp::Ordering {
     key(a).cmp(&key(b)).then_with(|| a.cmp(b))
 }
 
-/// Pairs records (given as base and file name) with entries by base name: for each record,
-/// the index of its entry and whether the file name is unchanged; and for each entry, whether
-/// it is a duplicate (a message seen in both `new/` and `cur/` by one listing, moved while it
-/// ran: the `cur/` one is kept).
+fn base_hash(base: &str) -> u64 {
+    let mut h = NameHasher::default();
+    h.write(base.as_bytes());
+    h.finish()
+}
+
+/// Indexes a listing by base name. A message seen in both `new/` and `cur/` by one listing
+/// (moved while it ran) is indexed once, as its `cur/` entry; the other is marked in the
+/// returned duplicates.
 ///
-/// One hash map of borrowed base names, sized up front; the hasher is [`NameHasher`].
-fn match_by_base<'r>(
-    records: impl ExactSizeIterator<Item = (&'r str, &'r str)>,
-    entries: &[Entry],
-) -> (Vec<Option<(usize, bool)>>, Vec<bool>) {
+/// A [`HashTable`] of indexes rather than a map of names: the names stay where they are, and
+/// [`take_by_base`] can move the found entry out.
+fn index_entries(entries: &[Option<Entry>]) -> (HashTable<usize>, Vec<bool>) {
+    let hash_of = |&j: &usize| base_hash(entries[j].as_ref().map_or("", Entry::base));
     let mut dup = vec![false; entries.len()];
-    let mut index: HashMap<&str, usize, BuildHasherDefault<NameHasher>> =
-        HashMap::with_capacity_and_hasher(entries.len(), BuildHasherDefault::default());
+    let mut table = HashTable::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
-        match index.entry(e.base()) {
-            hash_map::Entry::Vacant(v) => {
+        let Some(e) = e else { continue };
+        let base = e.base();
+        let same = |&j: &usize| entries[j].as_ref().is_some_and(|o| o.base() == base);
+        match table.entry(base_hash(base), same, hash_of) {
+            hash_table::Entry::Vacant(v) => {
                 v.insert(i);
             }
-            hash_map::Entry::Occupied(mut o) => {
-                if e.subdir() == Subdir::Cur {
-                    dup[o.insert(i)] = true;
-                } else {
-                    dup[i] = true;
-                }
+            hash_table::Entry::Occupied(mut o) if e.subdir() == Subdir::Cur => {
+                dup[std::mem::replace(o.get_mut(), i)] = true;
             }
+            hash_table::Entry::Occupied(_) => dup[i] = true,
         }
     }
-    let matched = records
-        .map(|(base, file_name)| {
-            let &i = index.get(base)?;
-            Some((i, entries[i].file_name() == file_name))
-        })
-        .collect();
-    (matched, dup)
+    (table, dup)
+}
+
+/// Takes the entry whose base is `base` out of the listing; with it, whether its file name
+/// is still `file_name`. `None` when there is none (or it was taken already).
+fn take_by_base(
+    table: &HashTable<usize>,
+    entries: &mut [Option<Entry>],
+    base: &str,
+    file_name: &str,
+) -> Option<(Entry, bool)> {
+    let &i = table.find(base_hash(base), |&j| {
+        entries[j].as_ref().is_some_and(|e| e.base() == base)
+    })?;
+    let entry = entries[i].take()?;
+    let same_name = entry.file_name() == file_name;
+    Some((entry, same_name))
 }
 
 fn new_list() -> UidList {
@@ -392,19 +406,23 @@ mod tests {
     }
 
     #[test]
-    fn match_by_base_pairs_dedups_and_misses() {
-        let entries = vec![
-            Entry::new(Subdir::New, "b").unwrap(),
-            Entry::new(Subdir::Cur, "a:2,S").unwrap(),
-            Entry::new(Subdir::Cur, "b:2,").unwrap(),
-            Entry::new(Subdir::New, "c").unwrap(),
-        ];
-        let records = [rec(1, "a:2,S"), rec(2, "b"), rec(3, "gone")];
-        let (matched, dup) = match_by_base(
-            records.iter().map(|r| (r.base(), r.file_name.as_str())),
-            &entries,
-        );
-        assert_eq!(matched, vec![Some((1, true)), Some((2, false)), None]);
+    fn take_by_base_pairs_dedups_and_misses() {
+        let mut entries: Vec<Option<Entry>> = ["b", "a:2,S", "b:2,", "c"]
+            .iter()
+            .zip([Subdir::New, Subdir::Cur, Subdir::Cur, Subdir::New])
+            .map(|(n, d)| Entry::new(d, n))
+            .collect();
+        let (table, dup) = index_entries(&entries);
         assert_eq!(dup, vec![true, false, false, false]);
+        let mut take = |r: &UidRecord| {
+            take_by_base(&table, &mut entries, r.base(), &r.file_name)
+                .map(|(e, same)| (e.file_name().to_owned(), same))
+        };
+        assert_eq!(take(&rec(1, "a:2,S")), Some(("a:2,S".into(), true)));
+        assert_eq!(take(&rec(2, "b")), Some(("b:2,".into(), false)));
+        assert_eq!(take(&rec(3, "gone")), None);
+        // Taken once only: a second record for one message gets nothing.
+        assert_eq!(take(&rec(4, "b:2,S")), None);
+        assert!(entries[0].is_some() && entries[3].is_some());
     }
 }
