@@ -52,40 +52,74 @@ fn validate_domain(s: &str) -> Result<(), PathError> {
     if s.len() > MAX_DOMAIN {
         return Err(PathError::DomainTooLong);
     }
-    // The common case in one pass over the bytes; UTF-8 (U-labels) takes the slow path.
-    let mut label = 0;
-    let mut prev = b'.';
-    for &c in s.as_bytes() {
-        match c {
-            b'.' => {
-                if label == 0 {
-                    return Err(PathError::Syntax("empty domain label"));
-                }
-                if prev == b'-' {
+    // The common case in one pass over the bytes, one table lookup each; each label is judged
+    // whole at its end, in the order a byte-by-byte check would have failed it. UTF-8
+    // (U-labels) takes the slow path.
+    let b = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        match DOMAIN_CLASS[c as usize] {
+            LDH => {}
+            DOT => {
+                check_label(&b[start..i])?;
+                start = i + 1;
+            }
+            class => {
+                let label = &b[start..i];
+                if label.first() == Some(&b'-') {
                     return Err(PathError::Syntax("invalid character in domain"));
                 }
-                label = 0;
-            }
-            b'-' if label == 0 => return Err(PathError::Syntax("invalid character in domain")),
-            b'-' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
-                label += 1;
-                if label > MAX_LABEL {
+                if label.len() > MAX_LABEL {
                     return Err(PathError::DomainTooLong);
                 }
+                return if class == NON_ASCII {
+                    validate_utf8_domain(s)
+                } else {
+                    Err(PathError::Syntax("invalid character in domain"))
+                };
             }
-            0x80.. => return validate_utf8_domain(s),
-            _ => return Err(PathError::Syntax("invalid character in domain")),
         }
-        prev = c;
     }
-    if label == 0 {
-        return Err(PathError::Syntax("empty domain label"));
-    }
-    if prev == b'-' {
-        return Err(PathError::Syntax("invalid character in domain"));
-    }
-    Ok(())
+    check_label(&b[start..])
 }
+
+/// One ASCII label (LDH octets only), checked in the order the errors would be met
+/// reading it from the left.
+#[inline]
+fn check_label(label: &[u8]) -> Result<(), PathError> {
+    match label {
+        [] => Err(PathError::Syntax("empty domain label")),
+        [b'-', ..] => Err(PathError::Syntax("invalid character in domain")),
+        _ if label.len() > MAX_LABEL => Err(PathError::DomainTooLong),
+        [.., b'-'] => Err(PathError::Syntax("invalid character in domain")),
+        _ => Ok(()),
+    }
+}
+
+const INVALID: u8 = 0;
+const LDH: u8 = 1;
+const DOT: u8 = 2;
+const NON_ASCII: u8 = 3;
+
+/// The class of each octet in an ASCII domain: letter, digit or hyphen; dot; 0x80 and up.
+const DOMAIN_CLASS: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphanumeric() || b == b'-' {
+            LDH
+        } else if b == b'.' {
+            DOT
+        } else if b >= 0x80 {
+            NON_ASCII
+        } else {
+            INVALID
+        };
+        c += 1;
+    }
+    t
+};
 
 fn validate_utf8_domain(s: &str) -> Result<(), PathError> {
     for label in s.split('.') {
@@ -672,6 +706,58 @@ mod tests {
         // Regression (proptest): multi-byte characters where `postmaster>` would end.
         assert!(rp("<éééééé@x.example>").is_ok());
         assert!(ForwardPath::parse("<ééééé@x.example>").is_ok());
+    }
+
+    /// The byte-by-byte check this module used before the table-driven one; the two must
+    /// agree on every input, errors included.
+    fn reference_validate_domain(s: &str) -> Result<(), PathError> {
+        if s.is_empty() {
+            return Err(PathError::Syntax("empty domain"));
+        }
+        if s.len() > MAX_DOMAIN {
+            return Err(PathError::DomainTooLong);
+        }
+        // The common case in one pass over the bytes; UTF-8 (U-labels) takes the slow path.
+        let mut label = 0;
+        let mut prev = b'.';
+        for &c in s.as_bytes() {
+            match c {
+                b'.' => {
+                    if label == 0 {
+                        return Err(PathError::Syntax("empty domain label"));
+                    }
+                    if prev == b'-' {
+                        return Err(PathError::Syntax("invalid character in domain"));
+                    }
+                    label = 0;
+                }
+                b'-' if label == 0 => return Err(PathError::Syntax("invalid character in domain")),
+                b'-' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                    label += 1;
+                    if label > MAX_LABEL {
+                        return Err(PathError::DomainTooLong);
+                    }
+                }
+                0x80.. => return validate_utf8_domain(s),
+                _ => return Err(PathError::Syntax("invalid character in domain")),
+            }
+            prev = c;
+        }
+        if label == 0 {
+            return Err(PathError::Syntax("empty domain label"));
+        }
+        if prev == b'-' {
+            return Err(PathError::Syntax("invalid character in domain"));
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn domain_check_matches_reference(s in "[a-c0-9.\\-_é]{0,80}|([a-z\\-]{0,70}\\.){0,5}[a-z\\-]{0,70}") {
+            proptest::prop_assert_eq!(validate_domain(&s), reference_validate_domain(&s));
+        }
     }
 
     #[test]
