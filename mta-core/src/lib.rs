@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod bounce;
+pub mod config;
 pub mod deliver;
 pub mod policy;
 pub mod queue;

@@ -1,0 +1,495 @@
+//! The hub runner: every listener and the queue of a [`Config`], on tokio.
+//!
+//! [`Hub::start`] prepares the data directory, binds every listener before anything runs (a
+//! port in use is an error, not a half-started hub), opens the queue (recovering what it
+//! holds) and starts one accept loop per listener and the queue's delivery loop.
+//! [`Hub::shutdown`] stops accepting, lets sessions finish for a grace period, and stops the
+//! queue once the deliveries in flight are recorded (the rest stay queued for the next start,
+//! RFC 5321 §4.5.4.1). [`Hub::reload`] re-reads the users and aliases files; sessions in
+//! progress keep what they had.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mailhub_smtp_proto::Host;
+use mailhub_smtp_proto::client::ClientOptions;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+use super::{Config, ConfigError, Prepared, Service, StoreKind, prepare, split_host_port};
+use crate::auth::Authenticator;
+use crate::deliver::resolve::StaticResolver;
+use crate::deliver::{LocalDelivery, LocalOptions, NoRemote, SmartHost, Transport};
+use crate::policy::Policy;
+use crate::queue::{Queue, QueueError, SystemClock};
+use crate::runtime::{SharedRuntime, default_runtime};
+use crate::session::pop3::{self, Pop3Config};
+use crate::session::smtp::{self, SmtpConfig, SmtpMode, TlsMode};
+use crate::session::smtp_client::SmtpClientConfig;
+use crate::session::smtp_sink::{MessageSink, QueueSink, StoreSink};
+use crate::session::smtp_transport::{AsyncStream, Connector, SmtpTransport};
+use crate::session::{ConnectionLimiter, ConnectionLimits};
+use crate::store::{MailStore, MaildirStore, MboxStore};
+use crate::tls::{ClientVerification, client_config};
+
+/// Why the hub did not start or reload.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HubError {
+    /// The configuration or the data directory.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} for {service}: {source}")]
+    Bind {
+        /// The service.
+        service: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+    /// The queue could not be opened.
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
+    /// The smart host's name did not resolve.
+    #[error("smart host {host}: {message}")]
+    SmartHost {
+        /// The host.
+        host: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A listener the hub bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// What it serves.
+    pub service: Service,
+    /// Where (the real port when the file said 0).
+    pub addr: SocketAddr,
+}
+
+/// The SMTP configuration of a listener, replaced on reload (new router).
+type SmtpSlot = Arc<RwLock<Arc<SmtpConfig>>>;
+
+#[derive(Clone)]
+enum Driver {
+    Smtp(SmtpSlot),
+    Pop3(Arc<Pop3Config>),
+}
+
+/// Sessions in progress, so shutdown can wait for them.
+#[derive(Default)]
+struct Sessions {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+struct SessionGuard(Arc<Sessions>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// A running mail host.
+pub struct Hub {
+    config: Config,
+    prepared: Prepared,
+    bound: Vec<Bound>,
+    auth: Arc<Authenticator>,
+    smtp_slots: Vec<SmtpSlot>,
+    queue: Queue,
+    queue_task: JoinHandle<()>,
+    accept_tasks: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    sessions: Arc<Sessions>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("bound", &self.bound)
+            .finish_non_exhaustive()
+    }
+}
+
+struct TokioConnector;
+
+#[async_trait]
+impl Connector for TokioConnector {
+    async fn connect(&self, addr: SocketAddr) -> io::Result<Box<dyn AsyncStream>> {
+        Ok(Box::new(TcpStream::connect(addr).await?.compat()))
+    }
+}
+
+async fn remote_transport(
+    config: &Config,
+    runtime: SharedRuntime,
+) -> Result<Arc<dyn Transport>, HubError> {
+    let Some(sh) = &config.relay.smart_host else {
+        // No resolver for MX lookups yet: remote mail waits in the queue.
+        return Ok(Arc::new(NoRemote));
+    };
+    let (host, port) = split_host_port(sh).unwrap_or_default();
+    let bad = |message: String| HubError::SmartHost {
+        host: host.clone(),
+        message,
+    };
+    let resolver = StaticResolver::new();
+    let addrs = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|e| bad(e.to_string()))?;
+    for a in addrs {
+        resolver.add_ip(&host, a.ip());
+    }
+    let hello = Host::parse(&config.server.hostname).map_err(|e| bad(e.to_string()))?;
+    let client = SmtpClientConfig::new(
+        ClientOptions::new(hello),
+        Some(client_config(&ClientVerification::Verified {
+            extra_roots: Vec::new(),
+        })),
+        host.clone(),
+        runtime,
+    );
+    let smart = SmartHost {
+        host: host.clone(),
+        port,
+        no_mx: true,
+        username: config.relay.smart_host_user.clone(),
+        password: config
+            .relay
+            .smart_host_password
+            .clone()
+            .map(mailhub_sasl::Secret::new),
+        require_tls: true,
+    };
+    Ok(Arc::new(
+        SmtpTransport::new(client, Arc::new(resolver), Arc::new(TokioConnector))
+            .with_smart_host(smart),
+    ))
+}
+
+impl Hub {
+    /// Prepares the data directory, binds every listener, opens the queue and starts
+    /// everything. Must be called inside a tokio runtime.
+    pub async fn start(config: Config) -> Result<Hub, HubError> {
+        let prepared = prepare(&config)?;
+        let runtime = default_runtime();
+        let users = config.load_users()?;
+        let router = config.router(&users, config.load_aliases()?);
+        let auth = Arc::new(Authenticator::new(
+            config.registry(),
+            users,
+            config.auth_policy(),
+            runtime.clone(),
+        ));
+        let mail = config.path(&config.store.path);
+        let store: Arc<dyn MailStore> = match config.store.kind {
+            StoreKind::Maildir => Arc::new(MaildirStore::under(mail, runtime.clone())),
+            StoreKind::Mbox => {
+                let s = MboxStore::classic(&mail, &mail, runtime.clone());
+                Arc::new(match config.store.quota {
+                    0 => s,
+                    q => s.with_quota(q),
+                })
+            }
+        };
+
+        // Bind first: a port in use stops the start before the queue delivers anything.
+        let mut listeners = Vec::new();
+        for (service, addr) in config.listeners() {
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|source| HubError::Bind {
+                    service: service.name(),
+                    addr,
+                    source,
+                })?;
+            let addr = l.local_addr().map_err(|source| HubError::Bind {
+                service: service.name(),
+                addr,
+                source,
+            })?;
+            listeners.push((Bound { service, addr }, l));
+        }
+
+        let (queue, report) = Queue::open(
+            &config.path(&config.queue.path),
+            config.queue_options(),
+            Arc::new(SystemClock),
+            runtime.clone(),
+        )
+        .await?;
+        let queue = queue.with_bounce_router(router.clone());
+        tracing::info!(?report, "queue recovered");
+        let local = Arc::new(LocalDelivery::new(
+            store.clone(),
+            runtime.clone(),
+            LocalOptions {
+                max_message: config.limits.max_message_size.saturating_mul(2),
+                ..LocalOptions::default()
+            },
+        ));
+        let transport: Arc<dyn Transport> = Arc::new(crate::deliver::Router::new(
+            local,
+            remote_transport(&config, runtime.clone()).await?,
+        ));
+        let queue_task = tokio::spawn({
+            let q = queue.clone();
+            async move { q.run(transport).await }
+        });
+
+        let queue_sink: Arc<dyn MessageSink> =
+            Arc::new(QueueSink::new(queue.clone()).with_quota_check(store.clone()));
+        let store_sink: Arc<dyn MessageSink> = Arc::new(StoreSink::new(
+            store.clone(),
+            config.limits.max_message_size,
+        ));
+        let tls = prepared.tls.clone();
+        let smtp_config = |mode: SmtpMode, submission: bool, tls: TlsMode| {
+            let sink = if mode == SmtpMode::Lmtp {
+                store_sink.clone()
+            } else {
+                queue_sink.clone()
+            };
+            let mut c = SmtpConfig::new(
+                mode,
+                &config.server.hostname,
+                auth.clone(),
+                Arc::new(Policy::new(config.policy_options(submission))),
+                router.clone(),
+                sink,
+                runtime.clone(),
+            );
+            c.tls = tls;
+            Arc::new(RwLock::new(Arc::new(c)))
+        };
+        let pop3_config = |tls: TlsMode| {
+            let mut c = Pop3Config::new(store.clone(), auth.clone(), runtime.clone());
+            c.tls = tls;
+            Arc::new(c)
+        };
+        let limits = ConnectionLimits {
+            max_total: config.limits.max_connections,
+            max_per_address: config.limits.max_connections_per_ip,
+        };
+        let (stop, _) = watch::channel(false);
+        let sessions = Arc::new(Sessions::default());
+        let mut smtp_slots = Vec::new();
+        let mut accept_tasks = Vec::new();
+        let mut bound = Vec::new();
+        for (b, listener) in listeners {
+            let driver = match b.service {
+                Service::Smtp => Driver::Smtp(smtp_config(
+                    SmtpMode::Mta,
+                    false,
+                    TlsMode::StartTls(tls.clone()),
+                )),
+                Service::Submission => Driver::Smtp(smtp_config(
+                    SmtpMode::Submission,
+                    true,
+                    TlsMode::StartTls(tls.clone()),
+                )),
+                Service::Submissions => Driver::Smtp(smtp_config(
+                    SmtpMode::Submission,
+                    true,
+                    TlsMode::Implicit(tls.clone()),
+                )),
+                Service::Lmtp => Driver::Smtp(smtp_config(SmtpMode::Lmtp, false, TlsMode::None)),
+                Service::Pop3 => Driver::Pop3(pop3_config(TlsMode::StartTls(tls.clone()))),
+                Service::Pop3s => Driver::Pop3(pop3_config(TlsMode::Implicit(tls.clone()))),
+                Service::Imap | Service::Imaps => {
+                    // IMAP: the session driver (session::imap) is being written. Until it
+                    // lands the hub does not listen on the IMAP ports; wire it here like POP3.
+                    tracing::warn!(addr = %b.addr, "{} is not served yet", b.service.name());
+                    continue;
+                }
+            };
+            if let Driver::Smtp(slot) = &driver {
+                smtp_slots.push(slot.clone());
+            }
+            accept_tasks.push(tokio::spawn(accept_loop(
+                listener,
+                driver,
+                ConnectionLimiter::new(limits),
+                stop.subscribe(),
+                sessions.clone(),
+            )));
+            bound.push(b);
+        }
+        Ok(Hub {
+            config,
+            prepared,
+            bound,
+            auth,
+            smtp_slots,
+            queue,
+            queue_task,
+            accept_tasks,
+            stop,
+            sessions,
+        })
+    }
+
+    /// The listeners, with their real addresses.
+    pub fn listeners(&self) -> &[Bound] {
+        &self.bound
+    }
+
+    /// The first address of a service, if it listens.
+    pub fn addr(&self, service: Service) -> Option<SocketAddr> {
+        self.bound
+            .iter()
+            .find(|b| b.service == service)
+            .map(|b| b.addr)
+    }
+
+    /// What first start made (certificate, users file, demo user).
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
+
+    /// The configuration it runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The queue (list, flush, hold, delete).
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    /// Sessions in progress.
+    pub fn active_sessions(&self) -> usize {
+        self.sessions.count.load(Ordering::SeqCst)
+    }
+
+    /// Re-reads the users and aliases files (SIGHUP). New sessions see them; sessions in
+    /// progress keep what they authenticated. On an error nothing changes.
+    pub fn reload(&self) -> Result<(), HubError> {
+        let users = self.config.load_users()?;
+        let router = self.config.router(&users, self.config.load_aliases()?);
+        self.auth.reload(users);
+        for slot in &self.smtp_slots {
+            let mut w = slot.write().unwrap_or_else(|e| e.into_inner());
+            let mut c = (**w).clone();
+            c.router = router.clone();
+            *w = Arc::new(c);
+        }
+        tracing::info!("users and aliases reloaded");
+        Ok(())
+    }
+
+    /// Stops accepting, waits up to `grace` for sessions to end, then stops the queue after
+    /// the deliveries in flight are recorded.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        for t in self.accept_tasks {
+            let _ = t.await;
+        }
+        let wait = async {
+            loop {
+                let idle = self.sessions.idle.notified();
+                if self.sessions.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        if tokio::time::timeout(grace, wait).await.is_err() {
+            tracing::warn!(
+                sessions = self.sessions.count.load(Ordering::SeqCst),
+                "sessions still open after the grace period; closing them"
+            );
+        }
+        self.queue.shutdown();
+        let _ = self.queue_task.await;
+        tracing::info!("stopped");
+    }
+
+    /// Runs until Ctrl-C or SIGTERM (then [`Hub::shutdown`] with 30 s of grace); SIGHUP
+    /// reloads users and aliases.
+    pub async fn run_until_signal(self) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate())?;
+            let mut hup = signal(SignalKind::hangup())?;
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    _ = term.recv() => break,
+                    _ = hup.recv() => {
+                        if let Err(e) = self.reload() {
+                            tracing::error!(error = %e, "reload failed; keeping the old tables");
+                        }
+                    }
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        tracing::info!("shutting down");
+        self.shutdown(Duration::from_secs(30)).await;
+        Ok(())
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    driver: Driver,
+    limiter: Arc<ConnectionLimiter>,
+    mut stop: watch::Receiver<bool>,
+    sessions: Arc<Sessions>,
+) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = stop.changed() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and the like: wait a little instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        sessions.count.fetch_add(1, Ordering::SeqCst);
+        let guard = SessionGuard(sessions.clone());
+        let driver = driver.clone();
+        let limiter = limiter.clone();
+        tokio::spawn(async move {
+            let _guard = guard;
+            let permit = limiter.try_acquire(peer.ip());
+            let stream = tcp.compat();
+            match driver {
+                Driver::Smtp(slot) => {
+                    let c = slot.read().unwrap_or_else(|e| e.into_inner()).clone();
+                    let _ = match permit {
+                        Ok(_p) => smtp::serve(stream, peer, &c).await.map(drop),
+                        Err(e) => smtp::refuse(stream, &e.to_string(), &c).await,
+                    };
+                }
+                Driver::Pop3(c) => {
+                    let _ = match permit {
+                        Ok(_p) => pop3::serve(stream, peer, &c).await.map(drop),
+                        Err(e) => pop3::refuse(stream, &e.to_string(), &c).await,
+                    };
+                }
+            }
+        });
+    }
+}
