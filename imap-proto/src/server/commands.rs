@@ -330,6 +330,9 @@ impl Server {
         if self.opts.utf8_accept {
             known.push("UTF8=ACCEPT");
         }
+        if self.opts.condstore {
+            known.push("CONDSTORE");
+        }
         let mut newly = Vec::new();
         for c in caps {
             let Some(k) = known.iter().find(|k| c.eq_ignore_case(k)) else {

@@ -68,6 +68,9 @@ impl Server {
         if changed_since.is_some() && !attrs.contains(&FetchAttr::ModSeq) {
             attrs.push(FetchAttr::ModSeq);
         }
+        if attrs.contains(&FetchAttr::ModSeq) {
+            self.enable_condstore();
+        }
         let Some(report) = self.report() else { return };
         let Some(view) = self.view.as_ref() else {
             return;

@@ -429,6 +429,9 @@ impl Server {
         if self.opts.utf8_accept {
             caps.push("UTF8=ACCEPT".into());
         }
+        if self.opts.condstore {
+            caps.push("CONDSTORE".into());
+        }
         if self.opts.quota {
             caps.extend(["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"].map(String::from));
         }

@@ -83,6 +83,10 @@ pub struct ServerOptions {
     pub utf8_accept: bool,
     /// The server's answer to ID (RFC 2971 §3.3); `None` answers `* ID NIL`.
     pub id: Option<Vec<(String, String)>>,
+    /// CONDSTORE (RFC 7162 §3.1) is announced: MODSEQ in FETCH, SEARCH and STORE responses,
+    /// CHANGEDSINCE, UNCHANGEDSINCE, SELECT (CONDSTORE). Turn it off for a store that keeps
+    /// no mod-sequences.
+    pub condstore: bool,
     /// QUOTA (RFC 9208) is announced and its commands passed to the caller.
     pub quota: bool,
     /// ACL (RFC 4314) is announced and its commands passed to the caller.
@@ -106,6 +110,7 @@ impl Default for ServerOptions {
             utf8_accept: false,
             id: None,
             delimiter: Some(b'/'),
+            condstore: true,
             quota: false,
             acl: false,
         }

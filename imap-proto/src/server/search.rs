@@ -20,8 +20,21 @@ pub(super) struct SearchJob {
     uid: bool,
     return_opts: Option<Vec<SearchReturnOpt>>,
     keys: Vec<SearchKey>,
+    /// A MODSEQ key was used: the answer carries the highest mod-sequence of the matches
+    /// (RFC 7162 §3.1.5).
+    modseq_key: bool,
     pending: VecDeque<NonZeroU32>,
     hits: Vec<NonZeroU32>,
+}
+
+fn has_modseq(k: &SearchKey) -> bool {
+    match k {
+        SearchKey::ModSeq { .. } => true,
+        SearchKey::Not(k) => has_modseq(k),
+        SearchKey::Or(a, b) => has_modseq(a) || has_modseq(b),
+        SearchKey::And(v) => v.iter().any(has_modseq),
+        _ => false,
+    }
 }
 
 impl Server {
@@ -48,6 +61,10 @@ impl Server {
             self.bad(Status::bad(Some(tag), None, "SEARCHRES not supported"));
             return;
         }
+        let modseq_key = keys.iter().any(has_modseq);
+        if modseq_key {
+            self.enable_condstore();
+        }
         let Some(view) = self.view.as_ref() else {
             return;
         };
@@ -59,6 +76,7 @@ impl Server {
             .collect();
         let mut job = Box::new(SearchJob {
             tag,
+            modseq_key,
             uid,
             return_opts,
             keys,
@@ -159,8 +177,17 @@ impl Server {
         ids.sort_unstable();
         match &job.return_opts {
             None => {
+                let modseq = if job.modseq_key && !ids.is_empty() {
+                    job.hits
+                        .iter()
+                        .filter_map(|u| view.index_of_uid(*u))
+                        .map(|i| view.msgs[i].info.modseq)
+                        .max()
+                } else {
+                    None
+                };
                 let ids = ids.iter().filter_map(|n| NonZeroU32::new(*n)).collect();
-                self.data(Data::Search { ids, modseq: None });
+                self.data(Data::Search { ids, modseq });
             }
             Some(opts) => {
                 let all = opts.is_empty() || opts.contains(&SearchReturnOpt::All);

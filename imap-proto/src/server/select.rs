@@ -21,6 +21,14 @@ impl Server {
         })
     }
 
+    /// CONDSTORE is on for the rest of the session once a CONDSTORE-enabling command was
+    /// used (RFC 7162 §3.1): MODSEQ then comes with every flag update.
+    pub(super) fn enable_condstore(&mut self) {
+        if self.opts.condstore && !self.is_enabled("CONDSTORE") {
+            self.enabled.push("CONDSTORE".into());
+        }
+    }
+
     /// Leaves the selected state, if in it.
     pub(super) fn unselect(&mut self) -> bool {
         if self.view.take().is_some() {
@@ -48,14 +56,20 @@ impl Server {
                 "Previous mailbox closed",
             ));
         }
-        if !params.is_empty() {
-            // CONDSTORE and QRESYNC are not announced yet.
-            self.bad(Status::bad(
-                Some(tag),
-                None,
-                "SELECT parameters not supported",
-            ));
-            return;
+        for p in params {
+            match p {
+                // RFC 7162 §3.1.8: SELECT (CONDSTORE) turns CONDSTORE on.
+                SelectParam::Condstore if self.opts.condstore => self.enable_condstore(),
+                _ => {
+                    // QRESYNC is not announced.
+                    self.bad(Status::bad(
+                        Some(tag),
+                        None,
+                        "SELECT parameter not supported",
+                    ));
+                    return;
+                }
+            }
         }
         let Ok(name) = mailbox.to_utf8() else {
             let code = Some(Code::NonExistent);
