@@ -8,6 +8,7 @@
 //!
 //! A driver never spawns: the embedder runs it as a task of its runtime, one per connection.
 //!
+//! - [`imap`]: the IMAP server;
 //! - [`pop3`]: the POP3 server;
 //! - [`smtp`]: the SMTP (port 25), submission (587/465) and LMTP server, handing messages to
 //!   a [`smtp_sink::MessageSink`] ([`smtp_sink::QueueSink`] into the queue,
@@ -16,6 +17,7 @@
 //! - [`smtp_transport`]: the queue's remote transport over [`smtp_client`] (MX lookup, smart
 //!   host).
 
+pub mod imap;
 mod io;
 mod limits;
 pub mod pop3;
