@@ -166,3 +166,31 @@ fn esearch_return_options_and_badcharset() {
         "a NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset\r\n"
     );
 }
+
+#[test]
+fn searchres_saves_a_result_for_dollar() {
+    let (mut w, c) = setup();
+    assert_eq!(
+        search(&mut w, c, "SEARCH RETURN (SAVE) UNDELETED"),
+        "a OK SEARCH completed\r\n",
+        "SAVE alone answers no ESEARCH (RFC 5182 §2.4)"
+    );
+    assert_eq!(
+        search(&mut w, c, "FETCH $ UID"),
+        lines("* 1 FETCH (UID 1)\n* 2 FETCH (UID 2)\n* 4 FETCH (UID 4)\na OK FETCH completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "UID SEARCH RETURN (COUNT SAVE) UID $ SEEN"),
+        lines("* ESEARCH (TAG \"a\") UID COUNT 1\na OK SEARCH completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "SEARCH $"),
+        lines("* SEARCH 1\na OK SEARCH completed")
+    );
+    search(&mut w, c, "SEARCH RETURN (SAVE) CHARSET X-BAD ALL");
+    assert_eq!(
+        search(&mut w, c, "SEARCH $"),
+        lines("* SEARCH\na OK SEARCH completed"),
+        "a failed search empties $"
+    );
+}

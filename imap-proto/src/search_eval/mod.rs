@@ -34,6 +34,8 @@ pub struct Facts<'a> {
     pub exists: u32,
     /// The mailbox's largest UID (for `*` in UID sets).
     pub max_uid: u32,
+    /// The saved search result `$` (RFC 5182), as UIDs.
+    pub saved: &'a [NonZeroU32],
 }
 
 /// Whether any key needs the message's octets.
@@ -212,6 +214,9 @@ pub fn matches(k: &SearchKey, f: &Facts<'_>, c: Option<&Content<'_>>) -> bool {
         K::SentBefore(d) => c.and_then(sent_date).is_some_and(|s| s < date_key(*d)),
         K::SentOn(d) => c.and_then(sent_date).is_some_and(|s| s == date_key(*d)),
         K::SentSince(d) => c.and_then(sent_date).is_some_and(|s| s >= date_key(*d)),
+        K::Uid(SequenceSet::SavedResult) | K::SequenceSet(SequenceSet::SavedResult) => {
+            f.saved.contains(&f.uid)
+        }
         K::Uid(set) => in_set(set, f.uid.get(), f.max_uid),
         K::SequenceSet(set) => in_set(set, f.seq, f.exists),
         K::ModSeq { modseq, .. } => f.modseq >= *modseq,

@@ -75,7 +75,7 @@ impl Server {
         let Some(view) = self.view.as_ref() else {
             return;
         };
-        let Ok(indices) = view.resolve(set, uid) else {
+        let Ok(indices) = view.resolve(set, uid, &self.saved) else {
             self.bad(Status::bad(
                 Some(tag),
                 None,

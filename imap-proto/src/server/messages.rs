@@ -79,7 +79,7 @@ impl Server {
             return;
         };
         let indices = match set {
-            Some(set) => view.resolve(set, true).unwrap_or_default(),
+            Some(set) => view.resolve(set, true, &self.saved).unwrap_or_default(),
             None => (0..view.msgs.len()).collect(),
         };
         let uids: Vec<NonZeroU32> = indices
@@ -148,7 +148,7 @@ impl Server {
         let Some(view) = self.view.as_ref() else {
             return;
         };
-        let Ok(indices) = view.resolve(set, uid) else {
+        let Ok(indices) = view.resolve(set, uid, &self.saved) else {
             self.bad(Status::bad(
                 Some(tag),
                 None,
@@ -282,7 +282,7 @@ impl Server {
         let Some(view) = self.view.as_ref() else {
             return;
         };
-        let Ok(indices) = view.resolve(set, uid) else {
+        let Ok(indices) = view.resolve(set, uid, &self.saved) else {
             self.bad(Status::bad(
                 Some(tag),
                 None,

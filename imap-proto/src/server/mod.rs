@@ -146,6 +146,8 @@ pub struct Server {
     view: Option<View>,
     /// When the command in progress may report pending changes (`None`: not at all).
     flush: Option<Flush>,
+    /// The SEARCHRES saved result `$` (RFC 5182), as UIDs.
+    saved: Vec<std::num::NonZeroU32>,
     /// An APPEND whose messages are streaming.
     append: Option<append::Appending>,
     errors: u32,
@@ -174,6 +176,7 @@ impl Server {
             enabled: Vec::new(),
             view: None,
             flush: None,
+            saved: Vec::new(),
             append: None,
             errors: 0,
             activity: false,
@@ -423,6 +426,7 @@ impl Server {
                 "MOVE",
                 "MULTIAPPEND",
                 "ESEARCH",
+                "SEARCHRES",
             ]
             .map(String::from),
         );

@@ -49,16 +49,11 @@ impl Server {
         if let Some(cs) = charset
             && !charset_supported(&String::from_utf8_lossy(cs.as_bytes()))
         {
+            // A failed SEARCH (RETURN (SAVE)) empties `$` (RFC 5182 §2.1).
+            self.saved.clear();
             let list = ["US-ASCII", "UTF-8"].map(|c| AString::from_bytes(c.as_bytes().to_vec()));
             let code = Some(Code::BadCharset(list.to_vec()));
             self.tagged(Status::no(Some(tag), code, "Unsupported charset"));
-            return;
-        }
-        if return_opts
-            .as_ref()
-            .is_some_and(|o| o.contains(&SearchReturnOpt::Save))
-        {
-            self.bad(Status::bad(Some(tag), None, "SEARCHRES not supported"));
             return;
         }
         let modseq_key = keys.iter().any(has_modseq);
@@ -119,6 +114,7 @@ impl Server {
             modseq: info.modseq,
             exists: view.exists(),
             max_uid: view.largest_uid(),
+            saved: &self.saved,
         };
         matches_all(keys, &facts, content)
     }
@@ -175,7 +171,16 @@ impl Server {
             })
             .collect();
         ids.sort_unstable();
+        let save = job
+            .return_opts
+            .as_ref()
+            .is_some_and(|o| o.contains(&SearchReturnOpt::Save));
+        if save {
+            self.saved = job.hits.clone();
+        }
         match &job.return_opts {
+            // SAVE alone: no ESEARCH response (RFC 5182 §2.4).
+            Some(o) if o.len() == 1 && save => {}
             None => {
                 let modseq = if job.modseq_key && !ids.is_empty() {
                     job.hits

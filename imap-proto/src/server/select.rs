@@ -31,6 +31,7 @@ impl Server {
 
     /// Leaves the selected state, if in it.
     pub(super) fn unselect(&mut self) -> bool {
+        self.saved.clear();
         if self.view.take().is_some() {
             self.state = State::Authenticated;
             self.events.push_back(ServerEvent::Unselected);

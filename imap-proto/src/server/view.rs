@@ -186,7 +186,18 @@ impl View {
     /// The message indices a set names, ascending and without repeats. For sequence numbers
     /// `Err(())` when a number is beyond the last message (the client's mistake, RFC 9051
     /// §6.4.5); UIDs that do not exist are skipped (RFC 9051 §6.4.9).
-    pub(crate) fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, ()> {
+    pub(crate) fn resolve(
+        &self,
+        set: &SequenceSet,
+        uid: bool,
+        saved: &[NonZeroU32],
+    ) -> Result<Vec<usize>, ()> {
+        if let SequenceSet::SavedResult = set {
+            // `$` (RFC 5182 §2.1): the saved messages still here, in either kind of command.
+            let mut v: Vec<usize> = saved.iter().filter_map(|u| self.index_of_uid(*u)).collect();
+            v.sort_unstable();
+            return Ok(v);
+        }
         let mut out = Vec::new();
         let n = self.msgs.len();
         for r in set.ranges() {
