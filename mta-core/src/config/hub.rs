@@ -376,6 +376,95 @@ impl Hub {
         self.sessions.count.load(Ordering::SeqCst)
     }
 
+    /// What a person starting the hub wants to see: where each service listens, the
+    /// certificate, the demo user, and commands to paste to try it with curl and Python.
+    pub fn banner(&self) -> String {
+        use std::fmt::Write;
+        let mut b = String::new();
+        let data = self.config.server.data_dir.display();
+        let _ = writeln!(b, "mailhub is running; data in {data}");
+        for (service, addr) in self.config.listeners() {
+            let note = match service {
+                Service::Smtp => "MTA, STARTTLS; local domains without AUTH",
+                Service::Submission => "submission, STARTTLS, AUTH required",
+                Service::Submissions => "submission over TLS, AUTH required",
+                Service::Imap => "IMAP, STARTTLS",
+                Service::Imaps => "IMAP over TLS",
+                Service::Pop3 => "POP3, STLS",
+                Service::Pop3s => "POP3 over TLS",
+                Service::Lmtp => "LMTP into the mail store",
+            };
+            match self
+                .bound
+                .iter()
+                .find(|x| x.service == service && (addr.port() == 0 || x.addr == addr))
+            {
+                Some(x) => {
+                    let _ = writeln!(b, "  {:<12} {:<22} {note}", service.name(), x.addr);
+                }
+                None => {
+                    let _ = writeln!(b, "  {:<12} {:<22} not served yet", service.name(), addr);
+                }
+            }
+        }
+        let cert = self.prepared.cert_path.display().to_string();
+        let kind = if self.prepared.self_signed {
+            " (self-signed: give it to clients as the CA)"
+        } else {
+            ""
+        };
+        let _ = writeln!(b, "TLS certificate: {cert}{kind}");
+        let domain = &self.config.domains.local[0];
+        let Some(demo) = &self.prepared.demo else {
+            return b;
+        };
+        let (user, pw) = (&demo.name, demo.password.expose());
+        let _ = writeln!(
+            b,
+            "Demo user: {user}  password: {pw}  address: {user}@{domain}"
+        );
+        let port = |s| self.addr(s).map(|a| a.port());
+        let _ = writeln!(b, "\nTry it:");
+        if let Some(p) = port(Service::Smtp) {
+            let _ = writeln!(
+                b,
+                "  printf 'Subject: hello\\r\\n\\r\\nHi there!\\r\\n' | curl -sS smtp://127.0.0.1:{p} --mail-from you@example.net --mail-rcpt {user}@{domain} -T -"
+            );
+        }
+        if let Some(p) = port(Service::Pop3) {
+            let _ = writeln!(b, "  curl -sS -u {user}:{pw} pop3://127.0.0.1:{p}/1");
+        }
+        if let Some(p) = port(Service::Pop3s) {
+            let _ = writeln!(
+                b,
+                "  curl -sS --cacert {cert} -u {user}:{pw} pop3s://127.0.0.1:{p}/1"
+            );
+        }
+        if let Some(p) = port(Service::Imaps) {
+            let _ = writeln!(
+                b,
+                "  curl -sS --cacert {cert} -u {user}:{pw} 'imaps://127.0.0.1:{p}/INBOX;UID=1'"
+            );
+        }
+        if let Some(p) = port(Service::Submission) {
+            let _ = writeln!(
+                b,
+                "  python3 -c \"import smtplib,ssl; s=smtplib.SMTP('127.0.0.1',{p}); s.starttls(context=ssl.create_default_context(cafile='{cert}')); s.login('{user}','{pw}'); s.sendmail('{user}@{domain}',['{user}@{domain}'],b'Subject: hi\\r\\n\\r\\nhello\\r\\n'); s.quit()\""
+            );
+        }
+        if let Some(p) = port(Service::Pop3s) {
+            let _ = writeln!(
+                b,
+                "  python3 -c \"import poplib,ssl; p=poplib.POP3_SSL('127.0.0.1',{p},context=ssl.create_default_context(cafile='{cert}')); p.user('{user}'); p.pass_('{pw}'); print(p.stat()); print(b'\\n'.join(p.retr(1)[1]).decode())\""
+            );
+        }
+        let _ = writeln!(
+            b,
+            "Stop with Ctrl-C (or SIGTERM); SIGHUP reloads users and aliases."
+        );
+        b
+    }
+
     /// Re-reads the users and aliases files (SIGHUP). New sessions see them; sessions in
     /// progress keep what they authenticated. On an error nothing changes.
     pub fn reload(&self) -> Result<(), HubError> {
