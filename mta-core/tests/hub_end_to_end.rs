@@ -195,3 +195,46 @@ except poplib.error_proto:
     .await
     .expect("test timed out");
 }
+
+/// The banner's "Try it" commands work as printed (run through `sh -c`).
+#[tokio::test]
+async fn the_banner_commands_work_as_printed() {
+    tokio::time::timeout(LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = start(dir.path()).await;
+        let banner = hub.banner();
+        let commands: Vec<&str> = banner
+            .lines()
+            .map(str::trim)
+            .filter(|l| {
+                l.starts_with("printf") || l.starts_with("curl") || l.starts_with("python3")
+            })
+            .collect();
+        assert_eq!(commands.len(), 5, "{banner}");
+        for c in commands {
+            let mut out = None;
+            // Reading waits for the queue's background delivery of the first message.
+            for _ in 0..600 {
+                let o = tokio::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(c)
+                    .output()
+                    .await
+                    .unwrap();
+                if o.status.success() {
+                    out = Some(o.stdout);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let out = out.unwrap_or_else(|| panic!("{c} never succeeded"));
+            let text = String::from_utf8_lossy(&out);
+            if c.contains("pop3") || c.contains("poplib") {
+                assert!(text.contains("Hi there!"), "{c}: {text}");
+            }
+        }
+        hub.shutdown(Duration::from_secs(5)).await;
+    })
+    .await
+    .expect("test timed out");
+}
