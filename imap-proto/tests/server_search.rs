@@ -194,3 +194,28 @@ fn searchres_saves_a_result_for_dollar() {
         "a failed search empties $"
     );
 }
+
+#[test]
+fn sort_by_base_subject_size_arrival_and_from() {
+    let (mut w, c) = setup();
+    assert_eq!(
+        search(&mut w, c, "SORT (SUBJECT) UTF-8 ALL"),
+        lines("* SORT 3 1 4 2\na OK SORT completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "SORT (REVERSE SIZE) US-ASCII ALL"),
+        lines("* SORT 2 1 3 4\na OK SORT completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "UID SORT (ARRIVAL) UTF-8 UNDELETED"),
+        lines("* SORT 1 2 4\na OK SORT completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "SORT (FROM) UTF-8 ALL"),
+        lines("* SORT 4 2 1 3\na OK SORT completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "SORT (DATE) KOI8-R ALL"),
+        "a NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset\r\n"
+    );
+}

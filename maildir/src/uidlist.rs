@@ -204,9 +204,11 @@ fn parse_record(line: &str, version: u32, lineno: usize) -> Result<RecordRef<'_>
             .ok_or(bad("missing ':<file name>'"))?;
         rec.fields = rest[..colon].trim_end_matches(' ');
         rec.file_name = &rest[colon + 1..];
-        for field in rec.fields.split(' ').filter(|f| !f.is_empty()) {
-            if let Some(m) = field.strip_prefix('M') {
-                rec.modseq = Some(number_u64(m.as_bytes()).ok_or(bad("bad modseq"))?);
+        // Bytes and a plain loop: the fields are a few bytes (`M123`), too short for the
+        // vector search `str::split(' ')` sets up.
+        for field in rec.fields.as_bytes().split(|&b| b == b' ') {
+            if let Some(m) = field.strip_prefix(b"M") {
+                rec.modseq = Some(number_u64(m).ok_or(bad("bad modseq"))?);
             }
         }
     }
@@ -247,7 +249,13 @@ impl UidList {
         })?;
         // Only complete lines: a torn last line is not read.
         let text = &text[..memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)];
-        let mut lines = text.split_terminator('\n');
+        // Lines found with memchr's vector search rather than `str::split`'s.
+        let mut start = 0;
+        let mut lines = memchr::memchr_iter(b'\n', text.as_bytes()).map(|end| {
+            let line = &text[start..end];
+            start = end + 1;
+            line
+        });
         let header = lines.next().ok_or(ParseError::Syntax {
             line: 1,
             what: "empty file",

@@ -6,7 +6,11 @@
 //! [`needs_content`] says whether the message octets are needed at all, so that a search on
 //! flags or sizes never reads a message.
 
+mod sort;
+
 use std::num::NonZeroU32;
+
+pub use sort::{SortValue, base_subject, key_needs_content as sort_needs_content, sort_value};
 
 use mail_parser::{Address, Message, MessageParser};
 

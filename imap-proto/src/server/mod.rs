@@ -427,6 +427,8 @@ impl Server {
                 "MULTIAPPEND",
                 "ESEARCH",
                 "SEARCHRES",
+                "SORT",
+                "SORT=DISPLAY",
             ]
             .map(String::from),
         );

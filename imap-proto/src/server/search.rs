@@ -8,9 +8,13 @@ use std::num::NonZeroU32;
 
 use super::event::ServerEvent;
 use super::{Decision, Server, Wait};
+use crate::command::SortCriterion;
 use crate::response::{Code, Data, ESearchItem, Status};
 use crate::search::{SearchKey, SearchReturnOpt};
-use crate::search_eval::{Content, Facts, charset_supported, matches_all, needs_content};
+use crate::search_eval::{
+    Content, Facts, SortValue, charset_supported, matches_all, needs_content, sort_needs_content,
+    sort_value,
+};
 use crate::types::{AString, SequenceSet, Tag};
 
 /// A SEARCH waiting for message octets.
@@ -25,6 +29,9 @@ pub(super) struct SearchJob {
     modseq_key: bool,
     pending: VecDeque<NonZeroU32>,
     hits: Vec<NonZeroU32>,
+    /// SORT criteria, and each hit's sort values.
+    sort: Option<Vec<SortCriterion>>,
+    values: Vec<Vec<SortValue>>,
 }
 
 fn has_modseq(k: &SearchKey) -> bool {
@@ -45,7 +52,13 @@ impl Server {
         return_opts: Option<Vec<SearchReturnOpt>>,
         charset: Option<&AString>,
         keys: Vec<SearchKey>,
+        sort: Option<Vec<SortCriterion>>,
     ) {
+        if sort.is_some() && return_opts.is_some() {
+            // ESORT (RFC 5267) is not announced.
+            self.bad(Status::bad(Some(tag), None, "SORT RETURN not supported"));
+            return;
+        }
         if let Some(cs) = charset
             && !charset_supported(&String::from_utf8_lossy(cs.as_bytes()))
         {
@@ -77,14 +90,20 @@ impl Server {
             keys,
             pending: uids,
             hits: Vec::new(),
+            sort,
+            values: Vec::new(),
         });
-        if needs_content(&job.keys) {
+        let sort_content = job
+            .sort
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|c| sort_needs_content(c.key)));
+        if sort_content || needs_content(&job.keys) {
             self.next_search(job);
             return;
         }
         while let Some(u) = job.pending.pop_front() {
             if self.search_one(&job.keys, u, None) {
-                job.hits.push(u);
+                self.record_hit(&mut job, u, None);
             }
         }
         self.finish_search(&job);
@@ -119,6 +138,23 @@ impl Server {
         matches_all(keys, &facts, content)
     }
 
+    fn record_hit(&self, job: &mut SearchJob, uid: NonZeroU32, content: Option<&Content<'_>>) {
+        job.hits.push(uid);
+        let (Some(criteria), Some(view)) = (&job.sort, self.view.as_ref()) else {
+            return;
+        };
+        let Some(i) = view.index_of_uid(uid) else {
+            return;
+        };
+        let info = &view.msgs[i].info;
+        job.values.push(
+            criteria
+                .iter()
+                .map(|c| sort_value(c.key, info.internal_date, info.size, content))
+                .collect(),
+        );
+    }
+
     fn next_search(&mut self, mut job: Box<SearchJob>) {
         match job.pending.pop_front() {
             Some(uid) => {
@@ -149,7 +185,7 @@ impl Server {
         if let Some(raw) = raw {
             let content = Content::new(raw);
             if self.search_one(&job.keys, uid, Some(&content)) {
-                job.hits.push(uid);
+                self.record_hit(&mut job, uid, Some(&content));
             }
         }
         self.next_search(job);
@@ -159,6 +195,17 @@ impl Server {
         let Some(view) = self.view.as_ref() else {
             return;
         };
+        let ids_unsorted: Vec<u32> = job
+            .hits
+            .iter()
+            .map(|u| {
+                if job.uid {
+                    u.get()
+                } else {
+                    view.index_of_uid(*u).map_or(0, |i| i as u32 + 1)
+                }
+            })
+            .collect();
         let mut ids: Vec<u32> = job
             .hits
             .iter()
@@ -170,6 +217,29 @@ impl Server {
                 }
             })
             .collect();
+        if let Some(criteria) = &job.sort {
+            // RFC 5256 §3: by the criteria in order, REVERSE per criterion, then by
+            // sequence number.
+            let mut order: Vec<usize> = (0..job.hits.len()).collect();
+            let seq = |k: usize| view.index_of_uid(job.hits[k]).unwrap_or(usize::MAX);
+            order.sort_by(|&a, &b| {
+                for (n, c) in criteria.iter().enumerate() {
+                    let o = job.values[a][n].cmp(&job.values[b][n]);
+                    let o = if c.reverse { o.reverse() } else { o };
+                    if o != std::cmp::Ordering::Equal {
+                        return o;
+                    }
+                }
+                seq(a).cmp(&seq(b))
+            });
+            let ids = order
+                .iter()
+                .filter_map(|&k| NonZeroU32::new(ids_unsorted[k]))
+                .collect();
+            self.data(Data::Sort { ids, modseq: None });
+            self.tagged(Status::ok(Some(job.tag.clone()), None, "SORT completed"));
+            return;
+        }
         ids.sort_unstable();
         let save = job
             .return_opts
