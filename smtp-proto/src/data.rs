@@ -261,14 +261,21 @@ const BLOCK: usize = 128;
 #[inline(always)]
 fn block_flags(w: &[u8; BLOCK + 1], dots: bool) -> (bool, bool) {
     let dot_mask = if dots { 0xff } else { 0 };
-    let (mut dirty, mut lf_any) = (0u8, 0u8);
-    for i in 0..BLOCK {
-        let (prev, b) = (w[i], w[i + 1]);
-        let is_lf = mask(b == b'\n');
-        dirty |= (is_lf ^ mask(prev == b'\r')) | (mask(b == b'.') & mask(prev == b'\n') & dot_mask);
-        lf_any |= is_lf;
+    // Sixteen lanes written out, so each lane maps onto one byte of a vector register.
+    let (mut dirty, mut lf_any) = ([0u8; 16], [0u8; 16]);
+    for c in 0..BLOCK / 16 {
+        for k in 0..16 {
+            let (prev, b) = (w[c * 16 + k], w[c * 16 + k + 1]);
+            let is_lf = mask(b == b'\n');
+            dirty[k] |=
+                (is_lf ^ mask(prev == b'\r')) | (mask(b == b'.') & mask(prev == b'\n') & dot_mask);
+            lf_any[k] |= is_lf;
+        }
     }
-    (dirty != 0, lf_any != 0)
+    (
+        u128::from_ne_bytes(dirty) != 0,
+        u128::from_ne_bytes(lf_any) != 0,
+    )
 }
 
 /// 0xff for true, 0 for false: the form a vector compare yields, so no `& 1` is added after
