@@ -159,6 +159,11 @@ pub(crate) async fn python(hub: &Hub, script: &str) -> String {
     stdout
 }
 
+/// `script` after [`PRELUDE`].
+pub(crate) fn run_script(script: &str) -> String {
+    format!("{PRELUDE}{script}")
+}
+
 pub(crate) const PRELUDE: &str = r#"
 import imaplib, poplib, ssl, sys, base64
 port = int(sys.argv[1]); cafile = sys.argv[2]; pop3_port = int(sys.argv[3])
@@ -190,19 +195,27 @@ impl Client {
         self.writer.write_all(b"\r\n").await.unwrap();
     }
 
+    /// One line, without CRLF; `None` at the end of the stream.
+    pub(crate) async fn read(&mut self) -> Option<String> {
+        let mut s = String::new();
+        match self.reader.read_line(&mut s).await {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(s.trim_end_matches(['\r', '\n']).to_owned()),
+        }
+    }
+
     /// One line, without CRLF; empty at the end of the stream.
     pub(crate) async fn line(&mut self) -> String {
-        let mut s = String::new();
-        self.reader.read_line(&mut s).await.unwrap();
-        s.trim_end().to_owned()
+        self.read().await.unwrap_or_default()
     }
 
     /// Lines up to and including the tagged one.
     pub(crate) async fn until(&mut self, tag: &str) -> Vec<String> {
         let mut lines = Vec::new();
         loop {
-            let l = self.line().await;
-            assert!(!l.is_empty(), "connection closed; got {lines:?}");
+            let Some(l) = self.read().await else {
+                panic!("connection closed; got {lines:?}");
+            };
             let done = l.starts_with(&format!("{tag} "));
             lines.push(l);
             if done {
