@@ -1,6 +1,7 @@
-//! The IMAP server engine (RFC 3501, RFC 9051): connection states, the commands of the not
-//! authenticated state, IDLE (RFC 2177), ENABLE (RFC 5161), ID (RFC 2971), SASL-IR (RFC 4959),
-//! with no I/O and no store.
+//! The IMAP server engine (RFC 3501, RFC 9051) with its extensions (IDLE, ENABLE, ID, SASL-IR,
+//! LITERAL+, UNSELECT, NAMESPACE, LIST-EXTENDED, SPECIAL-USE, STATUS=SIZE, UIDPLUS, MOVE,
+//! MULTIAPPEND, ESEARCH, SEARCHRES, SORT, CONDSTORE, and opt-in QUOTA and ACL), with no I/O
+//! and no store.
 //!
 //! The session moves through the states of RFC 9051 §3: not authenticated → authenticated →
 //! selected → logout. Each command is checked against the state first; a command in the wrong
@@ -13,6 +14,31 @@
 //! afterwards, is refused before any of its octets are read; after
 //! [`ServerLimits::max_errors`] mistakes the session ends with `* BYE`; an idle client is
 //! logged out after [`ServerLimits::login_timeout`] / [`ServerLimits::autologout`].
+//!
+//! # Serving it from a store
+//!
+//! The events map one to one onto the calls of a mailbox store such as mailhub-mta-core's
+//! `UserStore` (names are UTF-8 with INBOX canonical, messages are UIDs):
+//!
+//! | event | store call | answer |
+//! |---|---|---|
+//! | [`ServerEvent::Select`] | `select` (+ `watch`) | [`Server::select_mailbox`] |
+//! | [`ServerEvent::ListMailboxes`] | `list` | [`Server::mailbox_list`] |
+//! | `Create`/`Delete`/`Rename`/`Subscribe` | `create`/`delete`/`rename`/`subscribe` | [`Server::done`] |
+//! | [`ServerEvent::Status`] | `select` (counts) | [`Server::mailbox_status`] |
+//! | [`ServerEvent::FetchMessage`] | `open_message` | [`Server::fetch_message`] / [`Server::fetch_missing`] |
+//! | [`ServerEvent::Store`] | `store` | [`Server::stored`] |
+//! | [`ServerEvent::Expunge`] | `remove` | [`Server::expunged`] |
+//! | [`ServerEvent::Copy`] | `copy` / `move_messages` | [`Server::copied`] |
+//! | [`ServerEvent::Append`] … [`ServerEvent::AppendCommit`] | `append` | [`Server::appended`] |
+//! | `GetQuota`/`GetQuotaRoot` | `quota` | [`Server::quota`] |
+//!
+//! Any of them may be refused with [`Server::reject`] and a response code
+//! (`NONEXISTENT`, `TRYCREATE`, `OVERQUOTA` …). Changes the store reports from other sessions
+//! (its `watch` subscription) go to [`Server::mailbox_changed`] at any time; the engine sends
+//! them when RFC 3501 §7.4.1 allows. `\Recent` is the store's to hand out to one session
+//! ([`MessageInfo::recent`]). Drain [`Server::poll_transmit`] after each answer: a FETCH of
+//! many messages produces output message by message.
 
 mod admin;
 mod append;

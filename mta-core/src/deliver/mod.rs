@@ -9,9 +9,12 @@
 //! - [`Router`]: sends local destinations to one transport and remote ones to another (the
 //!   SMTP client transport, or LMTP to another store);
 //! - remote delivery resolves hosts with [`resolve::mail_hosts`] over a [`resolve::Resolver`]
-//!   (MX order, equal preferences shuffled, implicit MX, null MX) or goes to a [`SmartHost`].
+//!   (MX order, equal preferences shuffled, implicit MX, null MX; `HickoryResolver` with the
+//!   `hickory` feature for real DNS) or goes to a [`SmartHost`].
 //!   The SMTP/LMTP client transport itself lives with the client session driver.
 
+#[cfg(feature = "hickory")]
+mod hickory;
 mod local;
 pub mod resolve;
 
@@ -21,6 +24,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "hickory")]
+pub use hickory::HickoryResolver;
 pub use local::{LocalDelivery, LocalOptions};
 
 use crate::queue::{Notify, QueueId, Ret};
