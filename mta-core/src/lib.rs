@@ -14,6 +14,13 @@
 //! - [`auth`]: the authenticator every driver shares (SASL through `mailhub-sasl`, the
 //!   plaintext policy, a delay after failures, a per-address failure limit);
 //! - [`session`]: the session drivers, one async function per connection (POP3 so far).
+//! - [`route`]: recipient decisions at RCPT time (local and virtual domains, `/etc/aliases`,
+//!   `.forward`, plus-addressing, postmaster/abuse, relocated users);
+//! - [`policy`]: relay control (closed by default), access tables, limits, DNSBL/SPF/
+//!   greylisting hooks;
+//! - [`queue`]: the durable spool (fsync before 250), retries, expiry, inspection;
+//! - [`bounce`]: RFC 3464 delivery status notifications;
+//! - [`deliver`]: the [`deliver::Transport`] trait, local delivery into the stores, MX lookup.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -14,12 +14,14 @@
 //! hack, bang paths, an `@` inside the local part — are refused from everyone else even when
 //! the final domain is local, because a downstream MTA might still honour them; source routes
 //! are stripped (RFC 5321 Appendix C) and the remaining address is judged. Submission
-//! (RFC 6409 §4.3, §6.1): AUTH required, and the sender must belong to the authenticated user.
+//! (RFC 6409 §4.3, §6.1): AUTH required, and the sender must belong to the authenticated user;
+//! [`submission_fixups`] adds a missing `Date:`/`Message-ID:` (§8.2, §8.3).
 
 mod access;
 mod hooks;
 mod limits;
 mod reply;
+mod submission;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -33,6 +35,7 @@ pub use hooks::{
 };
 pub use limits::{ConnectionGuard, ConnectionLimiter, RateLimiter, client_key};
 pub use reply::Reply;
+pub use submission::submission_fixups;
 
 use crate::route::{Address, Destination, RcptDecision, Router, Trick};
 
