@@ -1,6 +1,6 @@
-//! The whole mail host in one command: SMTP, submission (STARTTLS and implicit TLS), POP3
-//! and POP3S, LMTP, the durable queue with local delivery, aliases, virtual domains and relay
-//! control, from one TOML file.
+//! The whole mail host in one command: SMTP, submission (STARTTLS and implicit TLS), IMAP
+//! and IMAPS, POP3 and POP3S, LMTP, the durable queue with local delivery, aliases, virtual
+//! domains and relay control, from one TOML file.
 //!
 //! ```text
 //! cargo run --example full_mailhub                        # the embedded default configuration
@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Without `--config` it listens on loopback only (SMTP 2525, submission 2587, SMTPS 2465,
-//! POP3 1110, POP3S 1995, LMTP 2424; IMAP 1143/1993 once the IMAP driver lands), keeps
+//! IMAP 1143, IMAPS 1993, POP3 1110, POP3S 1995, LMTP 2424), keeps
 //! everything in `./mailhub-data`, makes a self-signed certificate and a demo user with a
 //! generated password on first start, and prints commands to try it with curl and Python.
 //! The annotated sample `mailhub.toml` at the repository root documents every setting.

@@ -51,8 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = default_runtime();
     let users = PasswdFile::load(&args.users)?;
     let known: HashSet<String> = users.entries().map(|e| e.user().to_owned()).collect();
-    let mut route = RouteOptions::default();
-    route.local_domains = args.domain.iter().map(|d| d.to_ascii_lowercase()).collect();
+    let route = RouteOptions {
+        local_domains: args.domain.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        ..RouteOptions::default()
+    };
     let router = Router::new(route, AliasTable::default(), Arc::new(known));
     let store: Arc<dyn MailStore> = Arc::new(MaildirStore::under(&args.maildir, runtime.clone()));
     let auth = Authenticator::new(

@@ -1,8 +1,8 @@
 //! The whole hub from its default configuration, in a temporary data directory on ephemeral
 //! loopback ports: a message submitted with Python's smtplib (STARTTLS, then AUTH as the demo
 //! user whose password first start generated) is delivered through the queue and read back
-//! with poplib (STLS) byte for byte after the trace fields; curl's smtp:// and pop3s:// URLs
-//! do the same; a reload makes a new user known; after shutdown the ports are closed.
+//! with poplib (STLS) byte for byte after the trace fields and with imaplib (STARTTLS; a flag
+//! set is seen in the next session); curl's smtp://, pop3s:// and imaps:// URLs do the same; a reload makes a new user known; after shutdown the ports are closed.
 //!
 //! Needs `python3` (standard library) and `curl` (Debian package `curl`): the test fails
 //! when they are missing.
@@ -50,6 +50,8 @@ async fn run(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
 const SCRIPT: &str = r#"
 import smtplib, poplib, ssl, sys, time
 sub, pop, cafile, user, pw = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+imap = int(sys.argv[6])
+import imaplib
 ctx = ssl.create_default_context(cafile=cafile)
 msg = (b'From: demo@localhost\r\nTo: demo@localhost\r\nSubject: through the hub\r\n'
        b'Date: Sat, 21 Nov 2026 02:00:00 +0000\r\nMessage-ID: <e2e@client.test>\r\n\r\n'
@@ -75,6 +77,17 @@ assert got.endswith(msg), got
 head = got[:len(got) - len(msg)]
 assert head.startswith(b'Return-Path: <demo@localhost>\r\nDelivered-To: demo@localhost\r\n'), head
 assert b'Received: from client.test' in head, head
+# The same message over IMAP (STARTTLS), byte for byte; a flag set here is seen next time.
+m = imaplib.IMAP4('127.0.0.1', imap)
+m.starttls(ssl_context=ctx); m.login(user, pw); m.select('INBOX')
+typ, data = m.fetch('1', '(BODY.PEEK[])'); assert typ == 'OK', data
+assert data[0][1] == got, (data[0][1], got)
+typ, _ = m.store('1', '+FLAGS', '(\\Flagged)'); assert typ == 'OK'
+m.logout()
+m = imaplib.IMAP4('127.0.0.1', imap)
+m.starttls(ssl_context=ctx); m.login(user, pw); m.select('INBOX', readonly=True)
+typ, data = m.fetch('1', '(FLAGS)'); assert b'\\Flagged' in data[0], data
+m.logout()
 print('ok')
 "#;
 
@@ -97,6 +110,7 @@ async fn submission_then_pop3_with_python_and_curl() {
                 &cert,
                 &demo.name,
                 &password,
+                &port(Service::Imap),
             ],
             None,
         )
@@ -147,6 +161,15 @@ async fn submission_then_pop3_with_python_and_curl() {
         }
         assert!(got.ends_with(msg), "{}", String::from_utf8_lossy(&got));
         assert!(got.starts_with(b"Return-Path: <someone@remote.test>\r\n"));
+        // And over IMAPS with curl: the second message by UID.
+        let imaps = format!("imaps://127.0.0.1:{}/INBOX;UID=2", port(Service::Imaps));
+        let by_imap = run(
+            "curl",
+            &["-sS", "--cacert", &cert, "-u", &creds, &imaps],
+            None,
+        )
+        .await;
+        assert_eq!(by_imap, got);
         hub.shutdown(Duration::from_secs(5)).await;
     })
     .await
@@ -210,7 +233,7 @@ async fn the_banner_commands_work_as_printed() {
                 l.starts_with("printf") || l.starts_with("curl") || l.starts_with("python3")
             })
             .collect();
-        assert_eq!(commands.len(), 5, "{banner}");
+        assert_eq!(commands.len(), 7, "{banner}");
         for c in commands {
             let mut out = None;
             // Reading waits for the queue's background delivery of the first message.
@@ -229,7 +252,7 @@ async fn the_banner_commands_work_as_printed() {
             }
             let out = out.unwrap_or_else(|| panic!("{c} never succeeded"));
             let text = String::from_utf8_lossy(&out);
-            if c.contains("pop3") || c.contains("poplib") {
+            if c.contains("pop3") || c.contains("poplib") || c.contains("imap") {
                 assert!(text.contains("Hi there!"), "{c}: {text}");
             }
         }

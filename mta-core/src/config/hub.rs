@@ -29,6 +29,7 @@ use crate::deliver::{LocalDelivery, LocalOptions, NoRemote, SmartHost, Transport
 use crate::policy::Policy;
 use crate::queue::{Queue, QueueError, SystemClock};
 use crate::runtime::{SharedRuntime, default_runtime};
+use crate::session::imap::{self, ImapConfig};
 use crate::session::pop3::{self, Pop3Config};
 use crate::session::smtp::{self, SmtpConfig, SmtpMode, TlsMode};
 use crate::session::smtp_client::SmtpClientConfig;
@@ -84,6 +85,7 @@ type SmtpSlot = Arc<RwLock<Arc<SmtpConfig>>>;
 enum Driver {
     Smtp(SmtpSlot),
     Pop3(Arc<Pop3Config>),
+    Imap(Arc<ImapConfig>),
 }
 
 /// Sessions in progress, so shutdown can wait for them.
@@ -281,6 +283,12 @@ impl Hub {
             c.tls = tls;
             Arc::new(c)
         };
+        let imap_config = |tls: TlsMode| {
+            let mut c = ImapConfig::new(store.clone(), auth.clone(), runtime.clone());
+            c.tls = tls;
+            c.max_append = config.limits.max_message_size;
+            Arc::new(c)
+        };
         let limits = ConnectionLimits {
             max_total: config.limits.max_connections,
             max_per_address: config.limits.max_connections_per_ip,
@@ -310,12 +318,8 @@ impl Hub {
                 Service::Lmtp => Driver::Smtp(smtp_config(SmtpMode::Lmtp, false, TlsMode::None)),
                 Service::Pop3 => Driver::Pop3(pop3_config(TlsMode::StartTls(tls.clone()))),
                 Service::Pop3s => Driver::Pop3(pop3_config(TlsMode::Implicit(tls.clone()))),
-                Service::Imap | Service::Imaps => {
-                    // IMAP: the session driver (session::imap) is being written. Until it
-                    // lands the hub does not listen on the IMAP ports; wire it here like POP3.
-                    tracing::warn!(addr = %b.addr, "{} is not served yet", b.service.name());
-                    continue;
-                }
+                Service::Imap => Driver::Imap(imap_config(TlsMode::StartTls(tls.clone()))),
+                Service::Imaps => Driver::Imap(imap_config(TlsMode::Implicit(tls.clone()))),
             };
             if let Driver::Smtp(slot) = &driver {
                 smtp_slots.push(slot.clone());
@@ -458,6 +462,12 @@ impl Hub {
                 "  python3 -c \"import poplib,ssl; p=poplib.POP3_SSL('127.0.0.1',{p},context=ssl.create_default_context(cafile='{cert}')); p.user('{user}'); p.pass_('{pw}'); print(p.stat()); print(b'\\n'.join(p.retr(1)[1]).decode())\""
             );
         }
+        if let Some(p) = port(Service::Imaps) {
+            let _ = writeln!(
+                b,
+                "  python3 -c \"import imaplib,ssl; m=imaplib.IMAP4_SSL('127.0.0.1',{p},ssl_context=ssl.create_default_context(cafile='{cert}')); m.login('{user}','{pw}'); m.select(); print(m.fetch('1','(BODY[])')[1][0][1].decode())\""
+            );
+        }
         let _ = writeln!(
             b,
             "Stop with Ctrl-C (or SIGTERM); SIGHUP reloads users and aliases."
@@ -576,6 +586,12 @@ async fn accept_loop(
                     let _ = match permit {
                         Ok(_p) => pop3::serve(stream, peer, &c).await.map(drop),
                         Err(e) => pop3::refuse(stream, &e.to_string(), &c).await,
+                    };
+                }
+                Driver::Imap(c) => {
+                    let _ = match permit {
+                        Ok(_p) => imap::serve(stream, peer, &c).await.map(drop),
+                        Err(e) => imap::refuse(stream, &e.to_string(), &c).await,
                     };
                 }
             }

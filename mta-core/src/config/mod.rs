@@ -105,7 +105,7 @@ pub struct ServerSection {
     /// Log level for the embedder's subscriber.
     #[serde(default)]
     pub log_level: LogLevel,
-    /// The user to switch to after binding (refused for now, see [`Config::validate`]).
+    /// The user to switch to after binding (not implemented: a file that sets it is refused).
     #[serde(default)]
     pub run_as: Option<String>,
 }
