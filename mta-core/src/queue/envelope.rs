@@ -426,6 +426,21 @@ mod tests {
             "a torn file is refused"
         );
         assert_eq!(Notify::parse("never"), Some(Notify::NEVER));
+        // Recovery reads whatever is on disk: every truncation and byte flip of a valid file
+        // decodes to an envelope or to None, never a panic; a cut inside it is refused.
+        for cut in 0..text.len() - 1 {
+            if text.is_char_boundary(cut) {
+                assert_eq!(decode(&text[..cut]), None, "cut at {cut}");
+            }
+        }
+        let bytes = text.as_bytes();
+        for i in 0..bytes.len() {
+            for b in [b' ', b'%', b'-', b'+', b'\n', b'z', 0xff] {
+                let mut m = bytes.to_vec();
+                m[i] = b;
+                let _ = decode(&String::from_utf8_lossy(&m));
+            }
+        }
         assert_eq!(Notify::parse("SUCCESS,bogus"), None);
     }
 }
