@@ -219,3 +219,29 @@ fn sort_by_base_subject_size_arrival_and_from() {
         "a NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset\r\n"
     );
 }
+
+#[test]
+fn thread_orderedsubject_groups_by_base_subject_in_date_order() {
+    let mut w = World::new();
+    for (subject, day) in [
+        ("a", 3),
+        ("Re: a", 4),
+        ("b", 1),
+        ("RE: [x] a", 5),
+        ("c", 2),
+        ("Fwd: c", 6),
+    ] {
+        let m = format!("Subject: {subject}\r\nDate: {day} Jan 2024 10:00:00 +0000\r\n\r\nx\r\n");
+        w.deliver("INBOX", m.as_bytes(), vec![]);
+    }
+    let c = w.connect(ServerOptions::default());
+    w.send(c, "s SELECT INBOX\r\n");
+    assert_eq!(
+        search(&mut w, c, "THREAD ORDEREDSUBJECT UTF-8 ALL"),
+        lines("* THREAD (3)(5 6)(1 (2)(4))\na OK THREAD completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "THREAD REFERENCES UTF-8 ALL"),
+        "a BAD Unsupported threading algorithm\r\n"
+    );
+}

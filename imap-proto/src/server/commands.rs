@@ -155,7 +155,15 @@ impl Server {
                 return_opts,
                 charset,
                 criteria,
-            } => self.on_search(tag, uid, return_opts, charset.as_ref(), criteria, None),
+            } => self.on_search(
+                tag,
+                uid,
+                return_opts,
+                charset.as_ref(),
+                criteria,
+                None,
+                false,
+            ),
             C::Sort {
                 uid,
                 return_opts,
@@ -169,7 +177,30 @@ impl Server {
                 Some(&charset),
                 search,
                 Some(criteria),
+                false,
             ),
+            C::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } => {
+                if !algorithm.eq_ignore_case("ORDEREDSUBJECT") {
+                    self.bad(Status::bad(
+                        Some(tag),
+                        None,
+                        "Unsupported threading algorithm",
+                    ));
+                    return;
+                }
+                use crate::command::{SortCriterion, SortKey};
+                let by = |key| SortCriterion {
+                    reverse: false,
+                    key,
+                };
+                let criteria = vec![by(SortKey::Subject), by(SortKey::Date)];
+                self.on_search(tag, uid, None, Some(&charset), search, Some(criteria), true);
+            }
             C::Expunge => self.on_expunge(tag, None, false),
             C::UidExpunge(set) => self.on_expunge(tag, Some(&set), false),
             C::Close => self.on_expunge(tag, None, true),

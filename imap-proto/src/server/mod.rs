@@ -455,6 +455,7 @@ impl Server {
                 "SEARCHRES",
                 "SORT",
                 "SORT=DISPLAY",
+                "THREAD=ORDEREDSUBJECT",
             ]
             .map(String::from),
         );

@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use super::event::ServerEvent;
 use super::{Decision, Server, Wait};
 use crate::command::SortCriterion;
-use crate::response::{Code, Data, ESearchItem, Status};
+use crate::response::{Code, Data, ESearchItem, Status, Thread};
 use crate::search::{SearchKey, SearchReturnOpt};
 use crate::search_eval::{
     Content, Facts, SortValue, charset_supported, matches_all, needs_content, sort_needs_content,
@@ -31,7 +31,59 @@ pub(super) struct SearchJob {
     hits: Vec<NonZeroU32>,
     /// SORT criteria, and each hit's sort values.
     sort: Option<Vec<SortCriterion>>,
+    /// THREAD=ORDEREDSUBJECT: the sort is (SUBJECT DATE) and the answer is threads.
+    thread: bool,
     values: Vec<Vec<SortValue>>,
+}
+
+/// THREAD=ORDEREDSUBJECT (RFC 5256 §4): messages sorted by base subject then sent date are
+/// grouped by base subject; each group is a thread whose first message is the parent of the
+/// others; threads are ordered by their first message's date.
+fn ordered_subject(
+    order: &[usize],
+    values: &[Vec<SortValue>],
+    ids: &[u32],
+    seq: &dyn Fn(usize) -> usize,
+) -> Vec<Thread> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &k in order {
+        match groups.last_mut() {
+            Some(g) if values[g[0]][0] == values[k][0] => g.push(k),
+            _ => groups.push(vec![k]),
+        }
+    }
+    groups.sort_by(|a, b| {
+        values[a[0]][1]
+            .cmp(&values[b[0]][1])
+            .then(seq(a[0]).cmp(&seq(b[0])))
+    });
+    let nz = |k: usize| NonZeroU32::new(ids[k]);
+    groups
+        .into_iter()
+        .filter_map(|g| {
+            let first = nz(g[0])?;
+            let rest: Vec<NonZeroU32> = g[1..].iter().filter_map(|&k| nz(k)).collect();
+            Some(if rest.len() <= 1 {
+                let mut members = vec![first];
+                members.extend(rest);
+                Thread {
+                    members,
+                    children: Vec::new(),
+                }
+            } else {
+                Thread {
+                    members: vec![first],
+                    children: rest
+                        .into_iter()
+                        .map(|m| Thread {
+                            members: vec![m],
+                            children: Vec::new(),
+                        })
+                        .collect(),
+                }
+            })
+        })
+        .collect()
 }
 
 fn has_modseq(k: &SearchKey) -> bool {
@@ -45,6 +97,8 @@ fn has_modseq(k: &SearchKey) -> bool {
 }
 
 impl Server {
+    // SEARCH, SORT and THREAD share this entry; their arguments are the commands' own.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_search(
         &mut self,
         tag: Tag,
@@ -53,6 +107,7 @@ impl Server {
         charset: Option<&AString>,
         keys: Vec<SearchKey>,
         sort: Option<Vec<SortCriterion>>,
+        thread: bool,
     ) {
         if sort.is_some() && return_opts.is_some() {
             // ESORT (RFC 5267) is not announced.
@@ -90,6 +145,7 @@ impl Server {
             keys,
             pending: uids,
             hits: Vec::new(),
+            thread: sort.is_some() && thread,
             sort,
             values: Vec::new(),
         });
@@ -232,6 +288,12 @@ impl Server {
                 }
                 seq(a).cmp(&seq(b))
             });
+            if job.thread {
+                let threads = ordered_subject(&order, &job.values, &ids_unsorted, &seq);
+                self.data(Data::Thread(threads));
+                self.tagged(Status::ok(Some(job.tag.clone()), None, "THREAD completed"));
+                return;
+            }
             let ids = order
                 .iter()
                 .filter_map(|&k| NonZeroU32::new(ids_unsorted[k]))
