@@ -194,6 +194,22 @@ struct Tx {
     /// The content started (DATA's 354 or the first BDAT chunk accepted): later BDAT chunks
     /// belong to the same message even after a write failure.
     begun: bool,
+    /// Submission only: the start of the content, held until its header block is complete so
+    /// the missing `Date:`/`Message-ID:` can be added (RFC 6409 §8.2, §8.3); `None` once
+    /// written (or in other modes).
+    head: Option<Vec<u8>>,
+}
+
+/// The longest header block held back for the submission fix-ups; a longer one goes through
+/// unchanged (bounded memory beats a fix-up).
+const MAX_FIXUP_HEAD: usize = 64 * 1024;
+
+/// Whether `head` holds a whole header block: its empty line has arrived.
+fn header_complete(head: &[u8]) -> bool {
+    head.starts_with(b"\n")
+        || head.starts_with(b"\r\n")
+        || head.windows(2).any(|w| w == b"\n\n")
+        || head.windows(3).any(|w| w == b"\n\r\n")
 }
 
 struct Session<'a, S> {
@@ -502,6 +518,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             writer: None,
             failed: None,
             begun: false,
+            head: None,
         });
         self.server.accept().map_err(usage)
     }
@@ -627,6 +644,9 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                 }
                 tx.writer = Some(w);
                 tx.begun = true;
+                if self.config.mode == SmtpMode::Submission {
+                    tx.head = Some(Vec::new());
+                }
                 Ok(true)
             }
             Err(e) => {
@@ -642,8 +662,42 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         if tx.failed.is_some() {
             return;
         }
+        if let Some(head) = tx.head.as_mut() {
+            head.extend_from_slice(chunk);
+            let complete = header_complete(head);
+            if complete || head.len() > MAX_FIXUP_HEAD {
+                self.write_head(complete).await;
+            }
+            return;
+        }
         if let Some(w) = tx.writer.as_mut()
             && let Err(e) = w.write(chunk).await
+        {
+            tx.failed = Some(e);
+            if let Some(w) = tx.writer.take() {
+                w.abort().await;
+            }
+        }
+    }
+
+    /// Writes the held-back start of a submitted message, after the fix-up fields when `fix`
+    /// (RFC 6409 §8.2, §8.3).
+    async fn write_head(&mut self, fix: bool) {
+        let Some(tx) = self.tx.as_mut() else { return };
+        let Some(head) = tx.head.take() else { return };
+        let mut out = Vec::new();
+        if fix {
+            let now = SystemTime::now();
+            // Unique across sessions and restarts: the time, the session, the transaction.
+            let nanos = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let unique = format!("{nanos:x}.{}", self.id);
+            out = policy::submission_fixups(&head, &self.server.options().hostname, &unique, now);
+        }
+        out.extend_from_slice(&head);
+        if let Some(w) = tx.writer.as_mut()
+            && let Err(e) = w.write(&out).await
         {
             tx.failed = Some(e);
             if let Some(w) = tx.writer.take() {
@@ -667,6 +721,12 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                 .reject(reply(503, "5.5.1", "No transaction"))
                 .map_err(usage);
         };
+        if tx.head.is_some() && tx.failed.is_none() {
+            // A message that is all header (or empty) ends here.
+            self.tx = Some(tx);
+            self.write_head(true).await;
+            tx = self.tx.take().expect("put back above");
+        }
         let n = tx.envelope.recipients.len();
         let lmtp = self.config.mode == SmtpMode::Lmtp;
         let result = match (tx.failed.take(), tx.writer.take()) {
