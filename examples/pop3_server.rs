@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Each user's mail is `<maildir>/<user>` (Maildir++), or with `--mbox DIR` the INBOX is
-//! `DIR/<user>` and folders live under `DIR/<user>.d/mail`. STLS uses a self-signed
+//! `DIR/inbox/<user>` and folders live under `DIR/home/<user>/mail`. STLS uses a self-signed
 //! certificate made at start unless `--cert`/`--key` name PEM files.
 
 use std::net::SocketAddr;
@@ -51,7 +51,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let runtime = default_runtime();
     let store: Arc<dyn MailStore> = match (&args.maildir, &args.mbox) {
-        (_, Some(dir)) => Arc::new(MboxStore::classic(dir, dir, runtime.clone())),
+        (_, Some(dir)) => {
+            let (inbox, home) = (dir.join("inbox"), dir.join("home"));
+            std::fs::create_dir_all(&inbox)?;
+            std::fs::create_dir_all(&home)?;
+            Arc::new(MboxStore::classic(inbox, home, runtime.clone()))
+        }
         (Some(dir), None) => Arc::new(MaildirStore::under(dir, runtime.clone())),
         (None, None) => return Err("give --maildir or --mbox".into()),
     };

@@ -14,7 +14,12 @@ use mailhub_mta_core::config::{Config, Hub, Service};
 const LIMIT: Duration = Duration::from_secs(90);
 
 async fn start(dir: &std::path::Path) -> Hub {
+    start_with(dir, |_| {}).await
+}
+
+async fn start_with(dir: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> Hub {
     let mut config = Config::default_config();
+    tweak(&mut config);
     config.server.data_dir = dir.join("data");
     for s in Service::ALL {
         for a in config.listen.get_mut(s) {
@@ -22,6 +27,58 @@ async fn start(dir: &std::path::Path) -> Hub {
         }
     }
     Hub::start(config).await.unwrap()
+}
+
+/// `[store] kind = "mbox"`: SMTP in, the queue delivers into the INBOX file, POP3 out.
+#[tokio::test]
+async fn an_mbox_store_receives_and_serves() {
+    tokio::time::timeout(LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = start_with(dir.path(), |c| {
+            c.store.kind = mailhub_mta_core::config::StoreKind::Mbox;
+        })
+        .await;
+        let demo = hub.prepared().demo.clone().unwrap();
+        let creds = format!("{}:{}", demo.name, demo.password.expose());
+        let smtp = format!(
+            "smtp://127.0.0.1:{}",
+            hub.addr(Service::Smtp).unwrap().port()
+        );
+        let msg = b"Subject: to mbox\r\n\r\nFrom the start of a line\r\n";
+        let args = ["-sS", "--url", &smtp, "--mail-from", "x@remote.test"];
+        let mut args = args.to_vec();
+        args.extend(["--mail-rcpt", "demo@localhost", "-T", "-"]);
+        run("curl", &args, Some(msg)).await;
+        let pop = format!(
+            "pop3://127.0.0.1:{}/1",
+            hub.addr(Service::Pop3).unwrap().port()
+        );
+        let mut got = Vec::new();
+        for _ in 0..600 {
+            let o = tokio::process::Command::new("curl")
+                .args(["-sS", "-u", &creds, &pop])
+                .output()
+                .await
+                .expect("curl must be installed");
+            if o.status.success() {
+                got = o.stdout;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(got.ends_with(msg), "{}", String::from_utf8_lossy(&got));
+        let inbox = dir.path().join("data/mail/inbox/demo");
+        let file = std::fs::read(&inbox).unwrap();
+        // On disk the body line is quoted (mboxrd); POP3 gave it back unquoted above.
+        assert!(
+            file.windows(26).any(|w| w == b"\n>From the start of a line"),
+            "{}",
+            String::from_utf8_lossy(&file)
+        );
+        hub.shutdown(Duration::from_secs(5)).await;
+    })
+    .await
+    .expect("test timed out");
 }
 
 async fn run(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {

@@ -201,7 +201,15 @@ impl Hub {
         let store: Arc<dyn MailStore> = match config.store.kind {
             StoreKind::Maildir => Arc::new(MaildirStore::under(mail, runtime.clone())),
             StoreKind::Mbox => {
-                let s = MboxStore::classic(&mail, &mail, runtime.clone());
+                // INBOX files in one folder, users' other folders in another (UW layout).
+                let (inbox, home) = (mail.join("inbox"), mail.join("home"));
+                for d in [&inbox, &home] {
+                    std::fs::create_dir_all(d).map_err(|e| ConfigError::Setup {
+                        path: d.clone(),
+                        message: e.to_string(),
+                    })?;
+                }
+                let s = MboxStore::classic(inbox, home, runtime.clone());
                 Arc::new(match config.store.quota {
                     0 => s,
                     q => s.with_quota(q),
