@@ -71,7 +71,8 @@ async fn an_mbox_store_receives_and_serves() {
         let file = std::fs::read(&inbox).unwrap();
         // On disk the body line is quoted (mboxrd); POP3 gave it back unquoted above.
         assert!(
-            file.windows(26).any(|w| w == b"\n>From the start of a line"),
+            file.windows(26)
+                .any(|w| w == b"\n>From the start of a line"),
             "{}",
             String::from_utf8_lossy(&file)
         );
