@@ -179,3 +179,29 @@ fn first_start_prepares_the_data_directory_once() {
     assert_eq!(again.demo.unwrap().password.expose(), &password);
     assert_eq!(std::fs::read(&again.cert_path).unwrap(), cert);
 }
+
+#[test]
+fn set_password_adds_or_replaces_one_hashed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default_config();
+    c.server.data_dir = dir.path().join("data");
+    let p = prepare(&c).unwrap();
+    std::fs::write(&p.users_path, "# users\nalice:{PLAIN}a\nbob:{PLAIN}b\n").unwrap();
+    assert!(c.set_password("carol", "c-pass").unwrap());
+    assert!(!c.set_password("alice", "new-a").unwrap());
+    let text = std::fs::read_to_string(&p.users_path).unwrap();
+    assert!(text.starts_with("# users\nalice:{SCRAM-SHA-256}"), "{text}");
+    assert!(text.contains("\nbob:{PLAIN}b\n"), "{text}");
+    assert!(
+        !text.contains("new-a") && !text.contains("c-pass"),
+        "{text}"
+    );
+    let users = c.load_users().unwrap();
+    assert!(users.get("alice").unwrap().verify_password(b"new-a"));
+    assert!(!users.get("alice").unwrap().verify_password(b"a"));
+    assert!(users.get("carol").unwrap().verify_password(b"c-pass"));
+    assert_eq!(users.len(), 3);
+    // A name that cannot be a line is refused and the file is unchanged.
+    assert!(c.set_password("bad:name", "x").is_err());
+    assert_eq!(std::fs::read_to_string(&p.users_path).unwrap(), text);
+}

@@ -22,7 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
-use super::{Config, ConfigError, Prepared, Service, StoreKind, prepare, split_host_port};
+use super::{Config, ConfigError, Prepared, Service, prepare, split_host_port};
 use crate::auth::Authenticator;
 use crate::deliver::resolve::StaticResolver;
 use crate::deliver::{LocalDelivery, LocalOptions, NoRemote, SmartHost, Transport};
@@ -36,7 +36,6 @@ use crate::session::smtp_client::SmtpClientConfig;
 use crate::session::smtp_sink::{MessageSink, QueueSink, StoreSink};
 use crate::session::smtp_transport::{AsyncStream, Connector, SmtpTransport};
 use crate::session::{ConnectionLimiter, ConnectionLimits};
-use crate::store::{MailStore, MaildirStore, MboxStore};
 use crate::tls::{ClientVerification, client_config};
 
 /// Why the hub did not start or reload.
@@ -197,25 +196,7 @@ impl Hub {
             config.auth_policy(),
             runtime.clone(),
         ));
-        let mail = config.path(&config.store.path);
-        let store: Arc<dyn MailStore> = match config.store.kind {
-            StoreKind::Maildir => Arc::new(MaildirStore::under(mail, runtime.clone())),
-            StoreKind::Mbox => {
-                // INBOX files in one folder, users' other folders in another (UW layout).
-                let (inbox, home) = (mail.join("inbox"), mail.join("home"));
-                for d in [&inbox, &home] {
-                    std::fs::create_dir_all(d).map_err(|e| ConfigError::Setup {
-                        path: d.clone(),
-                        message: e.to_string(),
-                    })?;
-                }
-                let s = MboxStore::classic(inbox, home, runtime.clone());
-                Arc::new(match config.store.quota {
-                    0 => s,
-                    q => s.with_quota(q),
-                })
-            }
-        };
+        let store = config.store(runtime.clone())?;
 
         // Bind first: a port in use stops the start before the queue delivers anything.
         let mut listeners = Vec::new();

@@ -27,7 +27,7 @@ use crate::policy::IpNet;
 
 #[cfg(feature = "tokio")]
 pub use hub::{Bound, Hub, HubError};
-pub use setup::{DemoUser, Prepared, prepare};
+pub use setup::{DemoUser, Prepared, generate_password, prepare};
 
 /// The embedded default configuration (`cargo run --example full_mailhub` without
 /// `--config`).

@@ -10,12 +10,14 @@ use mailhub_sasl::passwd::{Scheme, line};
 use mailhub_sasl::random::{OsRandom, RandomSource};
 use mailhub_sasl::{Mechanism, PasswdFile, Registry, Secret};
 
-use super::{Config, ConfigError, PlaintextSetting};
+use super::{Config, ConfigError, PlaintextSetting, StoreKind};
 use crate::auth::{AuthPolicy, Plaintext};
 use crate::bounce::DsnOptions;
 use crate::policy::PolicyOptions;
 use crate::queue::QueueOptions;
 use crate::route::{AliasLimits, AliasTable, Destination, RouteOptions, Router, VirtualDomain};
+use crate::runtime::SharedRuntime;
+use crate::store::{MailStore, MaildirStore, MboxStore};
 use crate::tls::{ServerTls, self_signed_pem};
 
 /// The demo user made on first start.
@@ -64,7 +66,7 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), ConfigError> {
 }
 
 /// A password of 16 letters and digits: easy to paste into a URL or a shell.
-fn generate_password() -> String {
+pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut raw = [0u8; 16];
     OsRandom.fill(&mut raw);
@@ -149,6 +151,67 @@ pub fn prepare(config: &Config) -> Result<Prepared, ConfigError> {
 }
 
 impl Config {
+    /// Sets `user`'s password in the users file, hashed (SCRAM-SHA-256, never plaintext),
+    /// adding the user when new; every other line is kept as it was. Returns whether the
+    /// user was new. A running hub sees the change on its next reload (SIGHUP).
+    pub fn set_password(&self, user: &str, password: &str) -> Result<bool, ConfigError> {
+        let path = self.path(&self.auth.users_file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(setup_err(&path, e)),
+        };
+        let new_line = line(
+            user,
+            Scheme::ScramSha256,
+            password.as_bytes(),
+            &mut OsRandom,
+        )
+        .map_err(|e| setup_err(&path, e))?;
+        let mut out = String::with_capacity(text.len() + new_line.len() + 1);
+        let mut found = false;
+        for l in text.lines() {
+            if !l.starts_with('#') && l.split(':').next() == Some(user) {
+                if !found {
+                    out.push_str(&new_line);
+                    out.push('\n');
+                }
+                found = true;
+            } else {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        if !found {
+            out.push_str(&new_line);
+            out.push('\n');
+        }
+        // Never write a file the hub would then refuse to load.
+        PasswdFile::parse(&out).map_err(|e| setup_err(&path, e))?;
+        write_private(&path, out.as_bytes())?;
+        Ok(!found)
+    }
+
+    /// The mail store the file configures (Maildir, or mbox with INBOX files under
+    /// `<path>/inbox` and folders under `<path>/home/<user>/mail`); makes its folders.
+    pub fn store(&self, runtime: SharedRuntime) -> Result<Arc<dyn MailStore>, ConfigError> {
+        let mail = self.path(&self.store.path);
+        Ok(match self.store.kind {
+            StoreKind::Maildir => Arc::new(MaildirStore::under(mail, runtime)),
+            StoreKind::Mbox => {
+                let (inbox, home) = (mail.join("inbox"), mail.join("home"));
+                for d in [&inbox, &home] {
+                    std::fs::create_dir_all(d).map_err(|e| setup_err(d, e))?;
+                }
+                let s = MboxStore::classic(inbox, home, runtime);
+                Arc::new(match self.store.quota {
+                    0 => s,
+                    q => s.with_quota(q),
+                })
+            }
+        })
+    }
+
     /// Loads the users file.
     pub fn load_users(&self) -> Result<PasswdFile, ConfigError> {
         let p = self.path(&self.auth.users_file);
