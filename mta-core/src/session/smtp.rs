@@ -429,13 +429,13 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             Event::Mail { from, params } => self.mail(from, params).await?,
             Event::Rcpt { to, params } => self.rcpt(to, params).await?,
             Event::DataStart => {
-                if self.begin().await? {
+                if self.begin(false).await? {
                     self.server.accept().map_err(usage)?;
                 }
             }
             Event::BdatStart { .. } => {
                 let started = self.tx.as_ref().is_some_and(|t| t.begun);
-                if started || self.begin().await? {
+                if started || self.begin(true).await? {
                     self.server.accept().map_err(usage)?;
                 }
             }
@@ -612,8 +612,10 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
     }
 
     /// Starts the content: opens the sink's writer and writes `Received:`. Returns whether
-    /// the DATA/BDAT may go on (otherwise the refusal was sent).
-    async fn begin(&mut self) -> io::Result<bool> {
+    /// the DATA/BDAT may go on (otherwise the refusal was sent). A refused first BDAT chunk
+    /// fails the whole message: the client may have pipelined the later chunks (RFC 3030 §2),
+    /// which must not become a truncated message of their own.
+    async fn begin(&mut self, bdat: bool) -> io::Result<bool> {
         let Some(tx) = self.tx.as_ref() else {
             self.server
                 .reject(reply(503, "5.5.1", "MAIL first"))
@@ -640,6 +642,10 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                 if let Err(e) = w.write(&header).await {
                     w.abort().await;
                     self.server.reject(sink_reply(&e)).map_err(usage)?;
+                    if bdat {
+                        tx.begun = true;
+                        tx.failed = Some(e);
+                    }
                     return Ok(false);
                 }
                 tx.writer = Some(w);
@@ -652,6 +658,10 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             Err(e) => {
                 tracing::warn!(error = %e, "sink refused the message");
                 self.server.reject(sink_reply(&e)).map_err(usage)?;
+                if bdat {
+                    tx.begun = true;
+                    tx.failed = Some(e);
+                }
                 Ok(false)
             }
         }
