@@ -4,8 +4,8 @@
 //! with poplib (STLS) byte for byte after the trace fields and with imaplib (STARTTLS; a flag
 //! set is seen in the next session); curl's smtp://, pop3s:// and imaps:// URLs do the same; a reload makes a new user known; after shutdown the ports are closed.
 //!
-//! Needs `python3` (standard library) and `curl` (Debian package `curl`): the test fails
-//! when they are missing.
+//! Needs `python3` (standard library), `curl` and `swaks` (Debian packages `curl`, `swaks`):
+//! the tests fail when they are missing.
 
 use std::time::Duration;
 
@@ -314,6 +314,85 @@ async fn the_banner_commands_work_as_printed() {
                 assert!(text.contains("Hi there!"), "{c}: {text}");
             }
         }
+        hub.shutdown(Duration::from_secs(5)).await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// Issue 11's "must show": a message sent with swaks over SMTP is read back over IMAP with
+/// Python and over POP3 with curl, byte for byte equal after the added trace fields.
+#[tokio::test]
+async fn swaks_in_imaplib_and_curl_pop3_out_byte_for_byte() {
+    tokio::time::timeout(LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = start(dir.path()).await;
+        let demo = hub.prepared().demo.clone().unwrap();
+        let password = demo.password.expose().clone();
+        let msg: &[u8] = b"From: x@remote.test\r\nTo: demo@localhost\r\nSubject: swaks\r\n\
+            Date: Sat, 21 Nov 2026 02:00:00 +0000\r\nMessage-ID: <swaks@remote.test>\r\n\r\n\
+            line one\r\n.a line starting with a dot\r\n\r\nlast line\r\n";
+        let file = dir.path().join("msg.eml");
+        // swaks ends the data with CRLF "." CRLF itself: the file leaves out the last CRLF.
+        std::fs::write(&file, &msg[..msg.len() - 2]).unwrap();
+        let smtp = hub.addr(Service::Smtp).unwrap();
+        run(
+            "swaks",
+            &[
+                "--server",
+                &smtp.ip().to_string(),
+                "--port",
+                &smtp.port().to_string(),
+                "--from",
+                "x@remote.test",
+                "--to",
+                "demo@localhost",
+                "--data",
+                &file.display().to_string(),
+            ],
+            None,
+        )
+        .await;
+        let script = r#"
+import imaplib, sys, time
+port, user, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+for _ in range(600):
+    m = imaplib.IMAP4('127.0.0.1', port); m.login(user, pw)
+    typ, data = m.select('INBOX')
+    if int(data[0]) > 0:
+        break
+    m.logout(); time.sleep(0.05)
+typ, data = m.fetch('1', '(BODY.PEEK[])')
+sys.stdout.buffer.write(data[0][1])
+m.logout()
+"#;
+        let imap_port = hub.addr(Service::Imap).unwrap().port().to_string();
+        let by_imap = run(
+            "python3",
+            &["-c", script, &imap_port, &demo.name, &password],
+            None,
+        )
+        .await;
+        let pop = format!(
+            "pop3://127.0.0.1:{}/1",
+            hub.addr(Service::Pop3).unwrap().port()
+        );
+        let creds = format!("{}:{password}", demo.name);
+        let by_pop = run("curl", &["-sS", "-u", &creds, &pop], None).await;
+        assert_eq!(by_imap, by_pop);
+        assert!(
+            by_imap.ends_with(msg),
+            "{}",
+            String::from_utf8_lossy(&by_imap)
+        );
+        let trace = &by_imap[..by_imap.len() - msg.len()];
+        let trace = String::from_utf8_lossy(trace);
+        assert!(
+            trace.starts_with(
+                "Return-Path: <x@remote.test>\r\nDelivered-To: demo@localhost\r\nReceived: "
+            ),
+            "{trace}"
+        );
         hub.shutdown(Duration::from_secs(5)).await;
     })
     .await
