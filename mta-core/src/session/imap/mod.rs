@@ -11,7 +11,7 @@
 //! QUOTA) are answered from the user's [`UserStore`] (see `mailbox.rs`).
 //!
 //! Changes made by other sessions (and deliveries) to the selected mailbox reach this one
-//! through the store's [`Subscription`](crate::store::Subscription): the driver waits on it
+//! through the store's [`Subscription`]: the driver waits on it
 //! together with the socket, so IDLE reports a delivery at once without polling the disk, and
 //! NOOP reports what arrived meanwhile (RFC 3501 §7.4.1 decides when; the engine enforces it).
 //!
