@@ -25,7 +25,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use super::{Config, ConfigError, Prepared, Service, prepare, split_host_port};
 use crate::auth::Authenticator;
 use crate::deliver::resolve::StaticResolver;
-use crate::deliver::{LocalDelivery, LocalOptions, NoRemote, SmartHost, Transport};
+use crate::deliver::{LocalDelivery, LocalOptions, SmartHost, Transport};
 use crate::policy::Policy;
 use crate::queue::{Queue, QueueError, SystemClock};
 use crate::runtime::{SharedRuntime, default_runtime};
@@ -140,8 +140,7 @@ async fn remote_transport(
     runtime: SharedRuntime,
 ) -> Result<Arc<dyn Transport>, HubError> {
     let Some(sh) = &config.relay.smart_host else {
-        // No resolver for MX lookups yet: remote mail waits in the queue.
-        return Ok(Arc::new(NoRemote));
+        return mx_transport(config, runtime);
     };
     let (host, port) = split_host_port(sh).unwrap_or_default();
     let bad = |message: String| HubError::SmartHost {
@@ -180,6 +179,39 @@ async fn remote_transport(
         SmtpTransport::new(client, Arc::new(resolver), Arc::new(TokioConnector))
             .with_smart_host(smart),
     ))
+}
+
+/// Delivery to the domains' MX hosts on port 25 with opportunistic STARTTLS (RFC 7435), over
+/// the system's DNS resolver (the `hickory` feature).
+#[cfg(feature = "hickory")]
+fn mx_transport(config: &Config, runtime: SharedRuntime) -> Result<Arc<dyn Transport>, HubError> {
+    let resolver =
+        crate::deliver::HickoryResolver::from_system_conf().map_err(|e| HubError::SmartHost {
+            host: "(DNS resolver)".into(),
+            message: e.to_string(),
+        })?;
+    let hello = Host::parse(&config.server.hostname).map_err(|e| HubError::SmartHost {
+        host: config.server.hostname.clone(),
+        message: e.to_string(),
+    })?;
+    let client = SmtpClientConfig::new(
+        ClientOptions::new(hello),
+        Some(client_config(&ClientVerification::Opportunistic)),
+        config.server.hostname.clone(),
+        runtime,
+    );
+    Ok(Arc::new(SmtpTransport::new(
+        client,
+        Arc::new(resolver),
+        Arc::new(TokioConnector),
+    )))
+}
+
+/// Without a DNS resolver (the `hickory` feature) remote mail waits in the queue until a
+/// smart host is configured.
+#[cfg(not(feature = "hickory"))]
+fn mx_transport(_: &Config, _: SharedRuntime) -> Result<Arc<dyn Transport>, HubError> {
+    Ok(Arc::new(crate::deliver::NoRemote))
 }
 
 impl Hub {
