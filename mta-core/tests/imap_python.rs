@@ -291,3 +291,76 @@ A.logout(); B.logout()
     .await
     .expect("test timed out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_append_goes_through_the_spool() {
+    tokio::time::timeout(LIMIT, async {
+        let spool = tempfile::tempdir().unwrap();
+        let spool_path = spool.path().to_owned();
+        let hub = start(
+            Tls::None,
+            Plaintext::Loopback,
+            &[],
+            |c| c.append_spool = Some(spool_path),
+            ConnectionLimits::default(),
+        )
+        .await;
+        let out = python(
+            &hub,
+            &run(r#"
+body = b"Subject: big\r\n\r\n" + b"".join(b"line %06d of a big appended message\r\n" % i for i in range(10000))
+M = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+M.login("dave", "secret")
+print("APPEND", M.append("INBOX", "(\\Seen)", None, body))
+M.select("INBOX")
+typ, data = M.fetch("1", "(FLAGS BODY.PEEK[])")
+print("SAME", data[0][1] == body, len(body))
+print("FLAGS", data[0][0])
+M.logout()
+"#),
+        )
+        .await;
+        assert!(out.contains("APPENDUID"), "{out}");
+        assert!(out.contains("SAME True"), "{out}");
+        assert!(out.contains(r"\\Seen"), "{out}");
+        let left: Vec<_> = std::fs::read_dir(spool.path()).unwrap().collect();
+        assert!(left.is_empty(), "spool files left: {left:?}");
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_large_appends_use_the_spool() {
+    tokio::time::timeout(LIMIT, async {
+        // A spool directory that does not exist: a large APPEND cannot be spooled and is
+        // refused as a temporary failure, a small one is held in memory and succeeds.
+        let missing = std::env::temp_dir().join("mailhub-no-such-spool-dir/x");
+        let hub = start(
+            Tls::None,
+            Plaintext::Loopback,
+            &[],
+            |c| c.append_spool = Some(missing),
+            ConnectionLimits::default(),
+        )
+        .await;
+        let out = python(
+            &hub,
+            &run(r#"
+M = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+M.login("dave", "secret")
+print("SMALL", M.append("INBOX", None, None, b"Subject: s\r\n\r\nsmall\r\n"))
+try:
+    print("BIG", M.append("INBOX", None, None, b"Subject: b\r\n\r\n" + b"x" * 100000 + b"\r\n"))
+except imaplib.IMAP4.error as e:
+    print("BIG refused", e)
+M.logout()
+"#),
+        )
+        .await;
+        assert!(out.contains("SMALL ('OK'"), "{out}");
+        assert!(out.contains("UNAVAILABLE"), "{out}");
+    })
+    .await
+    .expect("test timed out");
+}

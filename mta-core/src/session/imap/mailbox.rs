@@ -22,6 +22,7 @@ use mailhub_imap_proto::server::{
 use mailhub_imap_proto::types::{Atom, Flag, FlagPerm, MailboxAttr};
 
 use super::convert::{crlf, flags_from_imap, flags_to_imap, message_info, nz, system_time};
+use super::spool::{SPOOL_OVER, SpoolFile};
 use super::{Session, usage};
 use crate::store::{
     AppendRequest, Change, FlagOp, FlagSet, INBOX, MailboxSnapshot, SpecialUse, StoreError, Uid,
@@ -44,6 +45,12 @@ pub(super) struct Appending {
     done: Vec<AppendRequest>,
     current: Option<AppendRequest>,
     buf: Vec<u8>,
+    /// The current message's spool file, when it goes to one.
+    file: Option<SpoolFile>,
+    /// Spooled messages of the command, removed once it completes.
+    files: Vec<SpoolFile>,
+    /// Writing the spool failed: the commit is refused.
+    failed: bool,
     total: u64,
 }
 
@@ -275,11 +282,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                     .await
             }
             ServerEvent::AppendData { data, last } => {
-                self.append.buf.extend_from_slice(&data);
-                if last && let Some(mut req) = self.append.current.take() {
-                    req.data = std::mem::take(&mut self.append.buf).into();
-                    self.append.done.push(req);
-                }
+                self.append_data(data, last).await;
                 Ok(())
             }
             ServerEvent::AppendCommit { .. } => self.append_commit(&*mail).await,
@@ -502,7 +505,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
             return self.reject_with((Some(Code::OverQuota), "over quota"));
         }
         self.append.total = total;
-        self.append.buf = Vec::with_capacity(length as usize);
+        if let Some(dir) = self.config.append_spool.as_deref()
+            && length > SPOOL_OVER
+        {
+            match SpoolFile::create(&*self.config.runtime, dir).await {
+                Ok(f) => self.append.file = Some(f),
+                Err(e) => {
+                    tracing::warn!(error = %e, "APPEND spool file not created");
+                    self.append = Appending::default();
+                    return self.reject_with((Some(Code::Unavailable), "cannot store now"));
+                }
+            }
+        } else {
+            self.append.buf = Vec::with_capacity(length as usize);
+        }
         self.append.current = Some(AppendRequest {
             flags: flags_from_imap(flags),
             internal_date: date.map(system_time),
@@ -511,12 +527,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
         self.server.accept_append().map_err(usage)
     }
 
+    async fn append_data(&mut self, data: Vec<u8>, last: bool) {
+        let rt = &*self.config.runtime;
+        let a = &mut self.append;
+        match a.file.as_mut() {
+            Some(f) if !a.failed => {
+                if let Err(e) = f.write(rt, data).await {
+                    tracing::warn!(error = %e, "APPEND spool write failed");
+                    a.failed = true;
+                }
+            }
+            Some(_) => {}
+            None => a.buf.extend_from_slice(&data),
+        }
+        if last && let Some(mut req) = a.current.take() {
+            req.data = match a.file.take() {
+                Some(mut f) => {
+                    f.finish();
+                    let d = f.data();
+                    a.files.push(f);
+                    d
+                }
+                None => std::mem::take(&mut a.buf).into(),
+            };
+            a.done.push(req);
+        }
+    }
+
     async fn append_commit(&mut self, mail: &dyn UserStore) -> io::Result<()> {
-        let a = std::mem::take(&mut self.append);
-        let mut uids = Vec::with_capacity(a.done.len());
+        // The spool files go at the end of this function, after the store took them.
+        let Appending {
+            mailbox,
+            done,
+            files: _spooled,
+            failed,
+            ..
+        } = std::mem::take(&mut self.append);
+        if failed {
+            return self.reject_with((Some(Code::Unavailable), "cannot store now"));
+        }
+        let mut uids = Vec::with_capacity(done.len());
         let mut validity = 1;
-        for req in a.done {
-            match mail.append(&a.mailbox, req).await {
+        for req in done {
+            match mail.append(&mailbox, req).await {
                 Ok(r) => {
                     validity = r.uid_validity;
                     uids.push(r.uid);
@@ -524,14 +577,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                 Err(e) => {
                     // MULTIAPPEND is all or nothing (RFC 3502 §3): take back the ones stored.
                     if !uids.is_empty() {
-                        let _ = mail.remove(&a.mailbox, &uids).await;
+                        let _ = mail.remove(&mailbox, &uids).await;
                     }
-                    tracing::info!(mailbox = a.mailbox, error = %e, "APPEND failed");
+                    tracing::info!(mailbox, error = %e, "APPEND failed");
                     return self.reject_with(destination_code(&e));
                 }
             }
         }
-        tracing::info!(mailbox = a.mailbox, messages = uids.len(), "appended");
+        tracing::info!(mailbox, messages = uids.len(), "appended");
         self.server
             .appended(nz(validity), &nzs(&uids))
             .map_err(usage)

@@ -24,6 +24,7 @@
 
 mod convert;
 mod mailbox;
+mod spool;
 
 use std::io;
 use std::net::SocketAddr;
@@ -65,9 +66,13 @@ pub struct ImapConfig {
     pub write_timeout: Duration,
     /// Size of one socket read.
     pub read_buffer: usize,
-    /// Largest message APPEND takes; a larger one is refused with `[TOOBIG]` unread. The
-    /// octets of an accepted message are held in memory until the command completes.
+    /// Largest message APPEND takes (all messages of a MULTIAPPEND together); a larger one
+    /// is refused with `[TOOBIG]` unread.
     pub max_append: u64,
+    /// Directory where APPEND messages over 64 KiB are written while they arrive, so they
+    /// never sit whole in memory (the Maildir store moves them in without reading them);
+    /// `None` keeps them in memory until the command completes.
+    pub append_spool: Option<std::path::PathBuf>,
     /// Largest message FETCH or SEARCH reads into memory to render; a larger one is answered
     /// as unavailable.
     pub max_fetch: u64,
@@ -102,6 +107,7 @@ impl ImapConfig {
             write_timeout: Duration::from_secs(300),
             read_buffer: 4 * 1024,
             max_append: 32 * 1024 * 1024,
+            append_spool: None,
             max_fetch: 64 * 1024 * 1024,
         }
     }
