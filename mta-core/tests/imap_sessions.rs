@@ -8,6 +8,8 @@ mod imap_support;
 
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
+
 use imap_support::{Client, LIMIT, Tls, message, python, run_script, start};
 use mailhub_mta_core::auth::Plaintext;
 use mailhub_mta_core::session::ConnectionLimits;
@@ -189,6 +191,37 @@ async fn connections_over_the_limit_get_bye() {
             .await
             .unwrap();
         assert!(line.starts_with("* BYE [UNAVAILABLE]"), "{line}");
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_loris_is_logged_out_without_stalling_others() {
+    tokio::time::timeout(LIMIT, async {
+        let hub = start(
+            Tls::None,
+            Plaintext::Loopback,
+            &[message("one", "1")],
+            |c| c.options.limits.login_timeout = Duration::from_secs(1),
+            ConnectionLimits::default(),
+        )
+        .await;
+        let mut loris = Client::connect(hub.addr).await;
+        // Half a command, then nothing.
+        loris.writer_mut().write_all(b"a LOG").await.unwrap();
+        let mut other = Client::connect(hub.addr).await;
+        other.login().await;
+        let r = other.command("s", "SELECT INBOX").await;
+        assert!(r.last().unwrap().starts_with("s OK"), "{r:?}");
+        // The login timer ends the slow client's session with BYE (were it not, this read
+        // would wait for ever and the test time out).
+        let l = loris.line().await;
+        assert!(l.starts_with("* BYE"), "{l}");
+        assert!(loris.read().await.is_none(), "connection closed after BYE");
+        // The logged-in session is still served (its timer is the 30-minute autologout).
+        let r = other.command("n", "NOOP").await;
+        assert!(r.last().unwrap().starts_with("n OK"), "{r:?}");
     })
     .await
     .expect("test timed out");

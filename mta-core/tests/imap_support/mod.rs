@@ -190,6 +190,11 @@ impl Client {
         c
     }
 
+    /// The write half, for partial lines.
+    pub(crate) fn writer_mut(&mut self) -> &mut tokio::net::tcp::OwnedWriteHalf {
+        &mut self.writer
+    }
+
     pub(crate) async fn send(&mut self, line: &str) {
         self.writer.write_all(line.as_bytes()).await.unwrap();
         self.writer.write_all(b"\r\n").await.unwrap();
