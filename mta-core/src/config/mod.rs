@@ -1,4 +1,4 @@
-//! The hub's configuration file (TOML) and, with the `tokio` feature, the [`Hub`] that runs
+//! The hub's configuration file (TOML) and, with the `tokio` feature, the `Hub` that runs
 //! every listener and the queue from it.
 //!
 //! [`Config::parse`] reads a file into typed sections and checks it before anything starts:
