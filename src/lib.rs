@@ -7,11 +7,11 @@
 //! |---|---|---|
 //! | [`sasl`] | `mailhub-sasl` | SASL mechanisms as step machines, server and client side |
 //! | [`smtp`] | `mailhub-smtp-proto` | Sans-IO SMTP/ESMTP/LMTP server and client engines |
-//! | [`imap`] | `mailhub-imap-proto` | IMAP4rev1/IMAP4rev2 codec |
+//! | [`imap`] | `mailhub-imap-proto` | IMAP4rev1/IMAP4rev2 codec, server and client engines |
 //! | [`pop3`] | `mailhub-pop3-proto` | Sans-IO POP3 server and client engines |
 //! | [`maildir`] | `mailhub-maildir` | Maildir and Maildir++ store |
 //! | [`mbox`] | `mailhub-mbox` | mbox family store |
-//! | [`mta`] | `mailhub-mta-core` | stores, session drivers, TLS, authentication |
+//! | [`mta`] | `mailhub-mta-core` | stores, session drivers, TLS, authentication, queue, routing, delivery, configuration |
 //!
 //! See the repository's README.md and ARCHITECTURE.md for the whole family.
 
@@ -26,7 +26,7 @@ pub use mailhub_sasl as sasl;
 #[cfg(feature = "smtp")]
 pub use mailhub_smtp_proto as smtp;
 
-/// The IMAP codec: see [`mailhub_imap_proto`].
+/// The IMAP codec and engines: see [`mailhub_imap_proto`].
 #[cfg(feature = "imap")]
 pub use mailhub_imap_proto as imap;
 
