@@ -285,6 +285,10 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                     return Ok(ImapEnd::Disconnected);
                 }
                 Wake::Read(Ok(n)) => {
+                    // Changes another session made before this command was sent are already on
+                    // the subscription (stores notify before they answer): hand them to the
+                    // engine first, so this NOOP/IDLE/FETCH can report them.
+                    self.drain_changes().await?;
                     self.server.handle_input(&buf[..n]);
                     self.server.handle_timeout(Instant::now());
                 }
