@@ -86,3 +86,17 @@ pub(crate) async fn write_all<S: AsyncWrite + Unpin>(
         )),
     }
 }
+
+/// The server side of a TLS handshake (implicit TLS, or STARTTLS/STLS on a plain stream), given
+/// up after `limit`.
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    rt: &dyn Runtime,
+    limit: Duration,
+    stream: crate::tls::Stream<S>,
+    tls: &crate::tls::ServerTls,
+) -> io::Result<crate::tls::Stream<S>> {
+    match timeout(rt, limit, stream.accept(&tls.acceptor())).await {
+        Deadline::Done(s) => s,
+        Deadline::Expired => Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake")),
+    }
+}

@@ -27,7 +27,7 @@ use mailhub_pop3_proto::{RespCode, UniqueId};
 use mailhub_sasl::{ChannelSecurity, ErrorKind, Secret};
 use tracing::Instrument;
 
-use super::io::{Deadline, SessionId, read_until, timeout, write_all};
+use super::io::{Deadline, SessionId, handshake, read_until, write_all};
 use crate::auth::{AuthError, Authenticator, ConnectionInfo, Plaintext, SaslExchange, SaslStep};
 use crate::runtime::SharedRuntime;
 use crate::store::{INBOX, MailStore, MaildropLock, StoreError, Uid, UserStore, pop3_uidl};
@@ -222,13 +222,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         let rt = &*config.runtime;
         let mut stream = Stream::Plain(stream);
         if let TlsMode::Implicit(tls) = &config.tls {
-            stream =
-                match timeout(rt, config.handshake_timeout, stream.accept(&tls.acceptor())).await {
-                    Deadline::Done(s) => s?,
-                    Deadline::Expired => {
-                        return Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"));
-                    }
-                };
+            stream = handshake(rt, config.handshake_timeout, stream, tls).await?;
             tracing::debug!(tls = ?stream.tls_summary(), "implicit TLS");
         }
         let conn = ConnectionInfo {
@@ -430,14 +424,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         };
         let plain = std::mem::replace(&mut self.stream, Stream::Closed);
         let rt = &*self.config.runtime;
-        let acceptor = tls.acceptor();
-        self.stream =
-            match timeout(rt, self.config.handshake_timeout, plain.accept(&acceptor)).await {
-                Deadline::Done(s) => s?,
-                Deadline::Expired => {
-                    return Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"));
-                }
-            };
+        self.stream = handshake(rt, self.config.handshake_timeout, plain, tls).await?;
         tracing::debug!(tls = ?self.stream.tls_summary(), "STLS done");
         self.conn.tls = true;
         self.conn.channel_binding = self.stream.channel_binding();

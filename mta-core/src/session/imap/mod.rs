@@ -38,11 +38,11 @@ use mailhub_imap_proto::server::{CloseReason, Server, ServerEvent, ServerOptions
 use mailhub_sasl::{ChannelSecurity, ErrorKind, Secret};
 use tracing::Instrument;
 
-use super::io::{Deadline, SessionId, timeout, write_all};
+use super::io::{SessionId, handshake, write_all};
 use crate::auth::{AuthError, Authenticator, ConnectionInfo, SaslExchange, SaslStep};
 use crate::runtime::SharedRuntime;
 use crate::store::{Change, MailStore, Subscription, UserStore};
-use crate::tls::{ServerTls, Stream};
+use crate::tls::Stream;
 
 pub use super::pop3::TlsMode;
 
@@ -444,17 +444,5 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         // Anything learnt in cleartext is forgotten (RFC 9051 §6.2.1), SASL included.
         self.sasl = None;
         self.server.tls_established().map_err(usage)
-    }
-}
-
-async fn handshake<S: AsyncRead + AsyncWrite + Unpin + Send>(
-    rt: &dyn crate::runtime::Runtime,
-    limit: Duration,
-    stream: Stream<S>,
-    tls: &ServerTls,
-) -> io::Result<Stream<S>> {
-    match timeout(rt, limit, stream.accept(&tls.acceptor())).await {
-        Deadline::Done(s) => s,
-        Deadline::Expired => Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake")),
     }
 }
