@@ -100,3 +100,63 @@ pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin + Send>(
         Deadline::Expired => Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake")),
     }
 }
+
+/// Runs one session inside its tracing span and logs how it ended: the common frame of every
+/// server driver's `serve`.
+pub(crate) async fn in_span<T: std::fmt::Debug>(
+    span: tracing::Span,
+    session: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    use tracing::Instrument;
+    async move {
+        let r = session.await;
+        match &r {
+            Ok(end) => tracing::info!(?end, "session ended"),
+            Err(e) => tracing::info!(error = %e, "session ended with an error"),
+        }
+        r
+    }
+    .instrument(span)
+    .await
+}
+
+/// Answers a connection refused by a limit with one line, `prefix` followed by `why`, and
+/// closes it. Control characters are dropped from `why`, so a reason can never end the line
+/// early and inject a second reply.
+pub(crate) async fn refuse_with<S: AsyncWrite + Unpin>(
+    rt: &dyn Runtime,
+    mut stream: S,
+    prefix: &str,
+    why: &str,
+    limit: Duration,
+) -> io::Result<()> {
+    let why: String = why.chars().filter(|c| !c.is_control()).collect();
+    let line = format!("{prefix} {why}\r\n");
+    let r = write_all(rt, &mut stream, line.as_bytes(), limit).await;
+    let _ = stream.close().await;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_one_line_whatever_the_reason_holds() {
+        let rt = crate::runtime::default_runtime();
+        let mut out = futures::io::Cursor::new(Vec::new());
+        let why = "too many\r\n250 OK injected";
+        futures::executor::block_on(refuse_with(
+            &*rt,
+            &mut out,
+            "421 4.7.0 mx",
+            why,
+            Duration::from_secs(5),
+        ))
+        .unwrap();
+        assert_eq!(
+            out.into_inner(),
+            b"421 4.7.0 mx too many250 OK injected\r\n"
+        );
+    }
+}

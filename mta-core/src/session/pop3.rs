@@ -25,9 +25,8 @@ use mailhub_pop3_proto::server::{
 };
 use mailhub_pop3_proto::{RespCode, UniqueId};
 use mailhub_sasl::{ChannelSecurity, ErrorKind, Secret};
-use tracing::Instrument;
 
-use super::io::{Deadline, SessionId, handshake, read_until, write_all};
+use super::io::{Deadline, SessionId, handshake, in_span, read_until, refuse_with, write_all};
 use crate::auth::{AuthError, Authenticator, ConnectionInfo, Plaintext, SaslExchange, SaslStep};
 use crate::runtime::SharedRuntime;
 use crate::store::{INBOX, MailStore, MaildropLock, StoreError, Uid, UserStore, pop3_uidl};
@@ -149,30 +148,21 @@ where
 {
     let id = SessionId::next();
     let span = tracing::info_span!("pop3", session = %id, %peer);
-    async move {
+    in_span(span, async move {
         tracing::debug!("connected");
-        let r = Session::run(stream, peer, config).await;
-        match &r {
-            Ok(end) => tracing::info!(?end, "session ended"),
-            Err(e) => tracing::info!(error = %e, "session ended with an error"),
-        }
-        r
-    }
-    .instrument(span)
+        Session::run(stream, peer, config).await
+    })
     .await
 }
 
 /// Answers a connection refused by a limit with `-ERR [SYS/TEMP]` and closes it (RFC 2449
 /// §8, RFC 3206 §4: the client should try again later).
-pub async fn refuse<S>(mut stream: S, why: &str, config: &Pop3Config) -> io::Result<()>
+pub async fn refuse<S>(stream: S, why: &str, config: &Pop3Config) -> io::Result<()>
 where
     S: AsyncWrite + Unpin,
 {
-    let line = format!("-ERR [SYS/TEMP] {why}\r\n");
     let rt = &*config.runtime;
-    let r = write_all(rt, &mut stream, line.as_bytes(), config.write_timeout).await;
-    let _ = futures::io::AsyncWriteExt::close(&mut stream).await;
-    r
+    refuse_with(rt, stream, "-ERR [SYS/TEMP]", why, config.write_timeout).await
 }
 
 struct Session<'a, S> {

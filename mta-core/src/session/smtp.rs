@@ -32,9 +32,8 @@ use futures::io::{AsyncRead, AsyncWrite};
 use mailhub_sasl::{ChannelSecurity, ErrorKind, Secret};
 use mailhub_smtp_proto::server::{Event, HeloKind, Server, ServerOptions};
 use mailhub_smtp_proto::{EnhancedStatus, ForwardPath, Reply, ReplyCode, ReversePath};
-use tracing::Instrument;
 
-use super::io::{Deadline, SessionId, handshake, read_until, write_all};
+use super::io::{Deadline, SessionId, handshake, in_span, read_until, refuse_with, write_all};
 pub use super::pop3::TlsMode;
 use super::smtp_sink::{Envelope, EnvelopeRecipient, MessageSink, MessageWriter, SinkError};
 use crate::auth::{AuthError, Authenticator, ConnectionInfo, SaslExchange, SaslStep};
@@ -157,31 +156,22 @@ where
     } else {
         tracing::info_span!("smtp", session = %id, %peer)
     };
-    async move {
+    in_span(span, async move {
         tracing::debug!(mode = ?config.mode, "connected");
-        let r = Session::run(stream, peer, config, id).await;
-        match &r {
-            Ok(end) => tracing::info!(?end, "session ended"),
-            Err(e) => tracing::info!(error = %e, "session ended with an error"),
-        }
-        r
-    }
-    .instrument(span)
+        Session::run(stream, peer, config, id).await
+    })
     .await
 }
 
 /// Answers a connection refused by a connection limit with 421 4.7.0 and closes it
 /// (RFC 5321 §3.8: the client tries again later).
-pub async fn refuse<S>(mut stream: S, why: &str, config: &SmtpConfig) -> io::Result<()>
+pub async fn refuse<S>(stream: S, why: &str, config: &SmtpConfig) -> io::Result<()>
 where
     S: AsyncWrite + Unpin,
 {
-    let why: String = why.chars().filter(|c| !c.is_control()).collect();
-    let line = format!("421 4.7.0 {} {why}\r\n", config.options.hostname);
     let rt = &*config.runtime;
-    let r = write_all(rt, &mut stream, line.as_bytes(), config.write_timeout).await;
-    let _ = futures::io::AsyncWriteExt::close(&mut stream).await;
-    r
+    let prefix = format!("421 4.7.0 {}", config.options.hostname);
+    refuse_with(rt, stream, &prefix, why, config.write_timeout).await
 }
 
 /// A transaction in progress.

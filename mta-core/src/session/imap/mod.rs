@@ -36,9 +36,8 @@ use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use mailhub_imap_proto::response::Code;
 use mailhub_imap_proto::server::{CloseReason, Server, ServerEvent, ServerOptions};
 use mailhub_sasl::{ChannelSecurity, ErrorKind, Secret};
-use tracing::Instrument;
 
-use super::io::{SessionId, handshake, write_all};
+use super::io::{SessionId, handshake, in_span, refuse_with, write_all};
 use crate::auth::{AuthError, Authenticator, ConnectionInfo, SaslExchange, SaslStep};
 use crate::runtime::SharedRuntime;
 use crate::store::{Change, MailStore, Subscription, UserStore};
@@ -132,30 +131,21 @@ where
 {
     let id = SessionId::next();
     let span = tracing::info_span!("imap", session = %id, %peer);
-    async move {
+    in_span(span, async move {
         tracing::debug!("connected");
-        let r = Session::run(stream, peer, config).await;
-        match &r {
-            Ok(end) => tracing::info!(?end, "session ended"),
-            Err(e) => tracing::info!(error = %e, "session ended with an error"),
-        }
-        r
-    }
-    .instrument(span)
+        Session::run(stream, peer, config).await
+    })
     .await
 }
 
 /// Answers a connection refused by a limit with `* BYE [UNAVAILABLE]` (RFC 9051 §7.1.5,
 /// RFC 5530 §3) and closes it.
-pub async fn refuse<S>(mut stream: S, why: &str, config: &ImapConfig) -> io::Result<()>
+pub async fn refuse<S>(stream: S, why: &str, config: &ImapConfig) -> io::Result<()>
 where
     S: AsyncWrite + Unpin,
 {
-    let line = format!("* BYE [UNAVAILABLE] {why}\r\n");
     let rt = &*config.runtime;
-    let r = write_all(rt, &mut stream, line.as_bytes(), config.write_timeout).await;
-    let _ = futures::io::AsyncWriteExt::close(&mut stream).await;
-    r
+    refuse_with(rt, stream, "* BYE [UNAVAILABLE]", why, config.write_timeout).await
 }
 
 /// What woke the main loop.
