@@ -20,7 +20,7 @@ use mailhub_mta_core::auth::{AuthPolicy, Authenticator};
 use mailhub_mta_core::runtime::default_runtime;
 use mailhub_mta_core::session::pop3::{Pop3Config, TlsMode, serve};
 use mailhub_mta_core::store::{MailStore, MaildirStore, MboxStore};
-use mailhub_mta_core::tls::{ServerTls, self_signed_pem};
+use mailhub_mta_core::tls::{CertSource, ServerTls};
 use mailhub_sasl::Registry;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -51,12 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let runtime = default_runtime();
     let store: Arc<dyn MailStore> = match (&args.maildir, &args.mbox) {
-        (_, Some(dir)) => {
-            let (inbox, home) = (dir.join("inbox"), dir.join("home"));
-            std::fs::create_dir_all(&inbox)?;
-            std::fs::create_dir_all(&home)?;
-            Arc::new(MboxStore::classic(inbox, home, runtime.clone()))
-        }
+        (_, Some(dir)) => Arc::new(MboxStore::under(dir, runtime.clone())?),
         (Some(dir), None) => Arc::new(MaildirStore::under(dir, runtime.clone())),
         (None, None) => return Err("give --maildir or --mbox".into()),
     };
@@ -67,11 +62,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         runtime.clone(),
     )?;
     let tls = match (&args.cert, &args.key) {
-        (Some(c), Some(k)) => ServerTls::from_pem(&std::fs::read(c)?, &std::fs::read(k)?)?,
-        _ => {
-            let (c, k) = self_signed_pem(&["localhost".into(), "127.0.0.1".into()])?;
-            ServerTls::from_pem(c.as_bytes(), k.as_bytes())?
-        }
+        (Some(cert), Some(key)) => ServerTls::new(&CertSource::Pem {
+            cert: cert.clone(),
+            key: key.clone(),
+        })?,
+        _ => ServerTls::self_signed(&["localhost", "127.0.0.1"])?,
     };
     let mut config = Pop3Config::new(store, Arc::new(auth), runtime);
     config.tls = TlsMode::StartTls(tls);

@@ -199,11 +199,7 @@ impl Config {
         Ok(match self.store.kind {
             StoreKind::Maildir => Arc::new(MaildirStore::under(mail, runtime)),
             StoreKind::Mbox => {
-                let (inbox, home) = (mail.join("inbox"), mail.join("home"));
-                for d in [&inbox, &home] {
-                    std::fs::create_dir_all(d).map_err(|e| setup_err(d, e))?;
-                }
-                let s = MboxStore::classic(inbox, home, runtime);
+                let s = MboxStore::under(&mail, runtime).map_err(|e| setup_err(&mail, e))?;
                 Arc::new(match self.store.quota {
                     0 => s,
                     q => s.with_quota(q),

@@ -149,6 +149,13 @@ impl ServerTls {
         }))
     }
 
+    /// A fresh self-signed certificate for `names`, kept in memory only (examples, tests).
+    pub fn self_signed(names: &[&str]) -> Result<ServerTls, TlsError> {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let (cert, key) = self_signed_pem(&names)?;
+        ServerTls::from_pem(cert.as_bytes(), key.as_bytes())
+    }
+
     /// From PEM text in memory.
     pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<ServerTls, TlsError> {
         let ck = certified_key(cert, key, Path::new("<memory>"), Path::new("<memory>"))?;

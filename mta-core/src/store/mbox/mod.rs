@@ -108,6 +108,15 @@ impl MboxStore {
         )
     }
 
+    /// The classic layout inside one folder: INBOX files in `<dir>/inbox`, folder homes in
+    /// `<dir>/home`, both made if missing. The mbox counterpart of `MaildirStore::under`.
+    pub fn under(dir: impl AsRef<Path>, runtime: SharedRuntime) -> std::io::Result<MboxStore> {
+        let (inbox, home) = (dir.as_ref().join("inbox"), dir.as_ref().join("home"));
+        std::fs::create_dir_all(&inbox)?;
+        std::fs::create_dir_all(&home)?;
+        Ok(MboxStore::classic(inbox, home, runtime))
+    }
+
     /// The `mailhub-mbox` options (variant, locking, fsync).
     pub fn with_options(mut self, options: MailboxOptions) -> MboxStore {
         self.options = options;
