@@ -2,8 +2,7 @@
 //! string and with a literal, AUTHENTICATE PLAIN with SASL-IR and after a challenge), while
 //! logins, failures, the session id and the client address do.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -15,28 +14,11 @@ use mailhub_sasl::{PasswdFile, Registry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod log_capture;
 
 #[tokio::test]
 async fn imap_passwords_and_payloads_are_never_logged() {
-    let buf = Buf::default();
-    let w = buf.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || w.clone())
-        .init();
+    let buf = log_capture::Logs::capture_trace();
 
     let runtime = default_runtime();
     let policy = AuthPolicy {
@@ -75,7 +57,7 @@ async fn imap_passwords_and_payloads_are_never_logged() {
     assert!(out.contains("e OK"), "{out}");
     assert!(out.contains("b NO") && out.contains("c NO"), "{out}");
 
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = buf.text();
     assert!(logs.contains("authentication failed"), "{logs}");
     assert!(logs.contains("logged in"), "{logs}");
     assert!(logs.contains("127.0.0.1:4242"), "{logs}");

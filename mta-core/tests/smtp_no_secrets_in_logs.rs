@@ -3,8 +3,7 @@
 //! in-memory pipe, so it needs no socket.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -19,28 +18,11 @@ use mailhub_sasl::{PasswdFile, Registry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod log_capture;
 
 #[tokio::test]
 async fn smtp_auth_secrets_are_never_logged() {
-    let buf = Buf::default();
-    let w = buf.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || w.clone())
-        .init();
+    let buf = log_capture::Logs::capture_trace();
 
     let runtime = default_runtime();
     let auth = Authenticator::new(
@@ -100,7 +82,7 @@ async fn smtp_auth_secrets_are_never_logged() {
     let mail = store.open("dave").await.unwrap();
     assert_eq!(mail.select(INBOX).await.unwrap().messages.len(), 1);
 
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = buf.text();
     for secret in ["SECRET", "right-", "plain-", "login-"] {
         assert!(!logs.contains(secret), "{secret} in logs:\n{logs}");
     }
