@@ -43,6 +43,7 @@ fn message(n: u64) -> NewMessage {
 
 /// The child: enqueue until killed. Does nothing in a normal test run.
 #[test]
+#[ignore = "child-process entry: run by the parent test with --ignored"]
 fn crash_child_enqueues_until_killed() {
     let Ok(dir) = std::env::var(DIR_VAR) else {
         return;
@@ -84,6 +85,7 @@ fn acknowledged_messages_survive_sigkill() {
     for round in 0..6 {
         let mut child = Command::new(&exe)
             .args([
+                "--ignored",
                 "--exact",
                 "crash_child_enqueues_until_killed",
                 "--nocapture",

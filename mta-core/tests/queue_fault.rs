@@ -25,6 +25,7 @@ const KILLS: usize = 5;
 
 /// The child: run the hub until killed. Does nothing in a normal test run.
 #[test]
+#[ignore = "child-process entry: run by the parent test with --ignored"]
 fn fault_child_runs_a_hub_until_killed() {
     let Ok(dir) = std::env::var(DIR_VAR) else {
         return;
@@ -58,6 +59,7 @@ fn fault_child_runs_a_hub_until_killed() {
 fn spawn(dir: &Path) -> (Child, u16) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
+            "--ignored",
             "--exact",
             "fault_child_runs_a_hub_until_killed",
             "--nocapture",
@@ -186,7 +188,7 @@ fn delivered(dir: &Path) -> HashMap<String, usize> {
 /// recovery: at-least-once, not exactly-once). Run with `--ignored` once the queue's local
 /// delivery is idempotent across a crash.
 #[test]
-#[ignore = "fails today: stuck pending messages and duplicate deliveries after SIGKILL"]
+#[ignore = "fails today: after SIGKILLs acknowledged messages stay undelivered and others are delivered twice"]
 fn every_acknowledged_message_is_delivered_exactly_once_across_sigkills() {
     if std::env::var(DIR_VAR).is_ok() {
         return;
