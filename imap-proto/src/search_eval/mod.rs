@@ -1,4 +1,5 @@
-//! SEARCH evaluation (RFC 3501 §6.4.4, RFC 9051 §6.4.4, CONDSTORE `MODSEQ` RFC 7162 §3.1.5):
+//! SEARCH evaluation (RFC 3501 §6.4.4, RFC 9051 §6.4.4, CONDSTORE `MODSEQ` RFC 7162 §3.1.5,
+//! WITHIN `OLDER`/`YOUNGER` RFC 5032 §3 against the time in [`Facts::now`]):
 //! every key over a message's flags, dates, size, numbers and — when a key needs them — its
 //! header fields and text, decoded (encoded words, RFC 2047; quoted-printable and base64;
 //! charsets) and matched as case-insensitive substrings.
@@ -40,6 +41,9 @@ pub struct Facts<'a> {
     pub max_uid: u32,
     /// The saved search result `$` (RFC 5182), as UIDs.
     pub saved: &'a [NonZeroU32],
+    /// The time of day, seconds since the Unix epoch, for OLDER and YOUNGER (RFC 5032);
+    /// `None`: those keys match nothing. Time is an argument: the evaluator reads no clock.
+    pub now: Option<i64>,
 }
 
 /// Whether any key needs the message's octets.
@@ -227,8 +231,14 @@ pub fn matches(k: &SearchKey, f: &Facts<'_>, c: Option<&Content<'_>>) -> bool {
         K::Not(k) => !matches(k, f, c),
         K::Or(a, b) => matches(a, f, c) || matches(b, f, c),
         K::And(v) => matches_all(v, f, c),
-        // WITHIN (RFC 5032) needs the current time, which this engine is not given.
-        K::Older(_) | K::Younger(_) => false,
+        // RFC 5032 §3: YOUNGER n is an internal date within the last n seconds, OLDER n the
+        // rest, so that OLDER n is exactly NOT YOUNGER n.
+        K::Older(n) => f
+            .now
+            .is_some_and(|now| f.internal_date.unix_timestamp() < now - i64::from(*n)),
+        K::Younger(n) => f
+            .now
+            .is_some_and(|now| f.internal_date.unix_timestamp() >= now - i64::from(*n)),
         K::From(s) => c.is_some_and(|c| header_match(c, "From", &needle(s))),
         K::To(s) => c.is_some_and(|c| header_match(c, "To", &needle(s))),
         K::Cc(s) => c.is_some_and(|c| header_match(c, "Cc", &needle(s))),

@@ -377,6 +377,9 @@ impl Server {
         }
         if self.opts.condstore {
             known.push("CONDSTORE");
+            if self.opts.qresync {
+                known.push("QRESYNC");
+            }
         }
         let mut newly = Vec::new();
         for c in caps {
@@ -395,6 +398,10 @@ impl Server {
         self.tagged(Status::ok(Some(tag), None, "ENABLE completed"));
         if !newly.is_empty() {
             self.enabled.extend(newly.iter().cloned());
+            // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+            if self.is_enabled("QRESYNC") {
+                self.enable_condstore();
+            }
             self.events.push_back(ServerEvent::Enabled {
                 capabilities: newly,
             });

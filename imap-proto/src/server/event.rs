@@ -308,6 +308,21 @@ pub enum ServerEvent {
         /// The message.
         uid: std::num::NonZeroU32,
     },
+    /// QRESYNC (RFC 7162 §3.2.5.1, §3.2.6): which of these UIDs of the selected mailbox were
+    /// expunged with a mod-sequence above `modseq`? Answer [`super::Server::expunged_since`]
+    /// with them, or with `None` when the store does not remember expunges that far back
+    /// (the engine then reports every UID of the set that is not in the mailbox). Only asked
+    /// when [`super::ServerOptions::qresync`] is on.
+    ExpungedSince {
+        /// The command's tag.
+        tag: Tag,
+        /// The selected mailbox, UTF-8.
+        mailbox: String,
+        /// The client's last known mod-sequence.
+        modseq: u64,
+        /// The UIDs the client asks about (no `*`).
+        uids: crate::types::SequenceSet,
+    },
     /// The session left the selected mailbox (UNSELECT, CLOSE, another SELECT, LOGOUT): stop
     /// watching it.
     Unselected,

@@ -51,15 +51,28 @@ impl Server {
         modifiers: &[FetchModifier],
     ) {
         let mut attrs = expand(items);
-        let content = !attrs.iter().all(from_view);
         let mut changed_since = None;
+        let mut vanished = false;
         for m in modifiers {
             match m {
                 FetchModifier::ChangedSince(n) => changed_since = Some(*n),
-                FetchModifier::Vanished => {
-                    self.bad(Status::bad(Some(tag), None, "VANISHED not supported"));
-                    return;
-                }
+                FetchModifier::Vanished => vanished = true,
+            }
+        }
+        if vanished {
+            // RFC 7162 §3.2.6: UID FETCH only, after ENABLE QRESYNC, with CHANGEDSINCE.
+            let why = if !uid {
+                Some("VANISHED needs UID FETCH")
+            } else if !self.is_enabled("QRESYNC") {
+                Some("VANISHED needs ENABLE QRESYNC")
+            } else if changed_since.is_none() {
+                Some("VANISHED needs CHANGEDSINCE")
+            } else {
+                None
+            };
+            if let Some(text) = why {
+                self.bad(Status::bad(Some(tag), None, text));
+                return;
             }
         }
         if uid && !attrs.contains(&FetchAttr::Uid) {
@@ -71,6 +84,22 @@ impl Server {
         if attrs.contains(&FetchAttr::ModSeq) {
             self.enable_condstore();
         }
+        match changed_since {
+            Some(since) if vanished => self.qresync_fetch(tag, set.clone(), attrs, since),
+            _ => self.fetch_resolved(tag, uid, set, attrs, changed_since),
+        }
+    }
+
+    /// FETCH with its attributes settled (UID and MODSEQ added where implied).
+    pub(super) fn fetch_resolved(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: &SequenceSet,
+        attrs: Vec<FetchAttr>,
+        changed_since: Option<u64>,
+    ) {
+        let content = !attrs.iter().all(from_view);
         let Some(report) = self.report() else { return };
         let Some(view) = self.view.as_ref() else {
             return;

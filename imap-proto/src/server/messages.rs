@@ -89,7 +89,7 @@ impl Server {
             .map(|m| m.info.uid)
             .collect();
         if uids.is_empty() {
-            self.finish_expunge(tag, &[], close);
+            self.finish_expunge(tag, &[], close, None);
             return;
         }
         let event = ServerEvent::Expunge {
@@ -101,19 +101,35 @@ impl Server {
         self.events.push_back(event);
     }
 
-    fn finish_expunge(&mut self, tag: Tag, removed: &[NonZeroU32], close: bool) {
+    fn finish_expunge(
+        &mut self,
+        tag: Tag,
+        removed: &[NonZeroU32],
+        close: bool,
+        modseq: Option<u64>,
+    ) {
         if close {
             self.unselect();
             self.status(Status::ok(Some(tag), None, "CLOSE completed"));
             return;
         }
         let removed: BTreeSet<NonZeroU32> = removed.iter().copied().collect();
+        let mut code = None;
+        let mut out = Vec::new();
         if let (Some(report), Some(view)) = (self.report(), self.view.as_mut()) {
-            for d in view.remove(&removed, report) {
-                self.data(d);
+            out = view.remove(&removed, report);
+            // RFC 7162 §3.2.7, §3.2.9: the new HIGHESTMODSEQ once QRESYNC is on.
+            if let (Some(m), Some(h)) = (modseq, view.highest_modseq.as_mut()) {
+                *h = (*h).max(m);
+                if report.qresync && !removed.is_empty() {
+                    code = Some(Code::HighestModSeq(*h));
+                }
             }
         }
-        self.tagged(Status::ok(Some(tag), None, "EXPUNGE completed"));
+        for d in out {
+            self.data(d);
+        }
+        self.tagged(Status::ok(Some(tag), code, "EXPUNGE completed"));
     }
 
     /// Answers [`ServerEvent::Expunge`] with the UIDs the store removed (others may have gone
@@ -122,12 +138,25 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no EXPUNGE/CLOSE is pending.
     pub fn expunged(&mut self, removed: &[NonZeroU32]) -> Result<(), UsageError> {
+        self.expunged_at(removed, None)
+    }
+
+    /// [`Server::expunged`] with the mailbox's mod-sequence after the expunge, which a
+    /// QRESYNC session gets in the tagged `OK [HIGHESTMODSEQ m]` (RFC 7162 §3.2.7).
+    ///
+    /// # Errors
+    /// [`UsageError::NotExpected`] when no EXPUNGE/CLOSE is pending.
+    pub fn expunged_at(
+        &mut self,
+        removed: &[NonZeroU32],
+        highest_modseq: Option<u64>,
+    ) -> Result<(), UsageError> {
         let Some((tag, Decision::Expunge { close })) =
             self.take_decision(|d| matches!(d, Decision::Expunge { .. }))
         else {
             return Err(UsageError::NotExpected { method: "expunged" });
         };
-        self.finish_expunge(tag, removed, close);
+        self.finish_expunge(tag, removed, close, highest_modseq);
         Ok(())
     }
 

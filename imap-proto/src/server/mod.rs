@@ -1,7 +1,7 @@
 //! The IMAP server engine (RFC 3501, RFC 9051) with its extensions (IDLE, ENABLE, ID, SASL-IR,
 //! LITERAL+, UNSELECT, NAMESPACE, LIST-EXTENDED, SPECIAL-USE, STATUS=SIZE, UIDPLUS, MOVE,
-//! MULTIAPPEND, ESEARCH, SEARCHRES, SORT, CONDSTORE, and opt-in QUOTA and ACL), with no I/O
-//! and no store.
+//! MULTIAPPEND, ESEARCH, SEARCHRES, SORT, THREAD=ORDEREDSUBJECT and REFERENCES, CONDSTORE,
+//! and opt-in QRESYNC, WITHIN, QUOTA and ACL), with no I/O and no store.
 //!
 //! The session moves through the states of RFC 9051 §3: not authenticated → authenticated →
 //! selected → logout. Each command is checked against the state first; a command in the wrong
@@ -28,7 +28,8 @@
 //! | [`ServerEvent::Status`] | `select` (counts) | [`Server::mailbox_status`] |
 //! | [`ServerEvent::FetchMessage`] | `open_message` | [`Server::fetch_message`] / [`Server::fetch_missing`] |
 //! | [`ServerEvent::Store`] | `store` | [`Server::stored`] |
-//! | [`ServerEvent::Expunge`] | `remove` | [`Server::expunged`] |
+//! | [`ServerEvent::Expunge`] | `remove` | [`Server::expunged`] / [`Server::expunged_at`] |
+//! | [`ServerEvent::ExpungedSince`] (QRESYNC) | UIDs expunged after a mod-sequence | [`Server::expunged_since`] |
 //! | [`ServerEvent::Copy`] | `copy` / `move_messages` | [`Server::copied`] |
 //! | [`ServerEvent::Append`] … [`ServerEvent::AppendCommit`] | `append` | [`Server::appended`] |
 //! | `GetQuota`/`GetQuotaRoot` | `quota` | [`Server::quota`] |
@@ -51,6 +52,7 @@ mod list;
 mod mailbox;
 mod messages;
 mod options;
+mod qresync;
 mod search;
 mod select;
 mod view;
@@ -104,7 +106,13 @@ enum Decision {
     /// LOGIN or AUTHENTICATE.
     Login,
     /// SELECT or EXAMINE of this mailbox.
-    Select { mailbox: MailboxName, examine: bool },
+    Select {
+        mailbox: MailboxName,
+        examine: bool,
+        qresync: Option<Box<qresync::QresyncParam>>,
+    },
+    /// QRESYNC: which of the client's UIDs were expunged (RFC 7162 §3.2.5.1, §3.2.6).
+    Vanished(Box<qresync::VanishedJob>),
     /// A command whose success is a tagged OK with this text.
     Done(&'static str),
     /// LIST or LSUB.
@@ -177,6 +185,8 @@ pub struct Server {
     /// An APPEND whose messages are streaming.
     append: Option<append::Appending>,
     errors: u32,
+    /// The time of day from [`Server::handle_wall_clock`], Unix seconds (WITHIN).
+    wall_clock: Option<i64>,
     deadline: Instant,
     activity: bool,
     close: Option<CloseReason>,
@@ -205,6 +215,7 @@ impl Server {
             saved: Vec::new(),
             append: None,
             errors: 0,
+            wall_clock: None,
             activity: false,
             close: None,
         };
@@ -299,6 +310,19 @@ impl Server {
             self.status(Status::bye(None, "Autologout; idle for too long"));
             self.close(CloseReason::Timeout);
         }
+    }
+
+    /// Gives the engine the time of day, which SEARCH OLDER/YOUNGER (RFC 5032, announced
+    /// with [`ServerOptions::within`]) compares internal dates with. [`Instant`]s cannot be
+    /// compared with dates, so this is separate from
+    /// [`handle_timeout`](Self::handle_timeout); call it before feeding a command (once a
+    /// second is precise enough). Until it is called, such a SEARCH is answered
+    /// `NO [UNAVAILABLE]`.
+    pub fn handle_wall_clock(&mut self, now: std::time::SystemTime) {
+        self.wall_clock = Some(match now.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+        });
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
@@ -459,11 +483,17 @@ impl Server {
             ]
             .map(String::from),
         );
+        if self.opts.within {
+            caps.push("WITHIN".into());
+        }
         if self.opts.utf8_accept {
             caps.push("UTF8=ACCEPT".into());
         }
         if self.opts.condstore {
             caps.push("CONDSTORE".into());
+            if self.opts.qresync {
+                caps.push("QRESYNC".into());
+            }
         }
         if self.opts.quota {
             caps.extend(["QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"].map(String::from));

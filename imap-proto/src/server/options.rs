@@ -87,6 +87,14 @@ pub struct ServerOptions {
     /// CHANGEDSINCE, UNCHANGEDSINCE, SELECT (CONDSTORE). Turn it off for a store that keeps
     /// no mod-sequences.
     pub condstore: bool,
+    /// QRESYNC (RFC 7162 §3.2) is announced (with [`ServerOptions::condstore`]) and can be
+    /// enabled: `SELECT (QRESYNC …)`, `UID FETCH (CHANGEDSINCE m VANISHED)`, VANISHED instead
+    /// of EXPUNGE. The caller must answer [`super::ServerEvent::ExpungedSince`]. Off by
+    /// default, since a store that cannot must not be asked.
+    pub qresync: bool,
+    /// WITHIN (RFC 5032) is announced: SEARCH OLDER/YOUNGER. The caller gives the time of day
+    /// with [`super::Server::handle_wall_clock`]. Off by default.
+    pub within: bool,
     /// QUOTA (RFC 9208) is announced and its commands passed to the caller.
     pub quota: bool,
     /// ACL (RFC 4314) is announced and its commands passed to the caller.
@@ -111,6 +119,8 @@ impl Default for ServerOptions {
             id: None,
             delimiter: Some(b'/'),
             condstore: true,
+            qresync: false,
+            within: false,
             quota: false,
             acl: false,
         }

@@ -86,6 +86,16 @@ fn ordered_subject(
         .collect()
 }
 
+fn has_within(k: &SearchKey) -> bool {
+    match k {
+        SearchKey::Older(_) | SearchKey::Younger(_) => true,
+        SearchKey::Not(k) => has_within(k),
+        SearchKey::Or(a, b) => has_within(a) || has_within(b),
+        SearchKey::And(v) => v.iter().any(has_within),
+        _ => false,
+    }
+}
+
 fn has_modseq(k: &SearchKey) -> bool {
     match k {
         SearchKey::ModSeq { .. } => true,
@@ -123,6 +133,19 @@ impl Server {
             let code = Some(Code::BadCharset(list.to_vec()));
             self.tagged(Status::no(Some(tag), code, "Unsupported charset"));
             return;
+        }
+        if keys.iter().any(has_within) {
+            // RFC 5032: OLDER/YOUNGER only where WITHIN is announced, and against the time of
+            // day the caller gave.
+            if !self.opts.within {
+                self.bad(Status::bad(Some(tag), None, "OLDER/YOUNGER need WITHIN"));
+                return;
+            }
+            if self.wall_clock.is_none() {
+                let code = Some(Code::Unavailable);
+                self.tagged(Status::no(Some(tag), code, "The time of day is unknown"));
+                return;
+            }
         }
         let modseq_key = keys.iter().any(has_modseq);
         if modseq_key {
@@ -190,6 +213,7 @@ impl Server {
             exists: view.exists(),
             max_uid: view.largest_uid(),
             saved: &self.saved,
+            now: self.wall_clock,
         };
         matches_all(keys, &facts, content)
     }

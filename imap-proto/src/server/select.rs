@@ -4,6 +4,7 @@
 use std::num::NonZeroU32;
 
 use super::event::ServerEvent;
+use super::qresync::QresyncParam;
 use super::view::{MailboxChange, Report, SelectData, View};
 use super::{Decision, Server, State, UsageError, Wait};
 use crate::command::SelectParam;
@@ -17,7 +18,12 @@ impl Server {
         Some(Report {
             rev1: !self.is_enabled("IMAP4rev2"),
             condstore: self.is_enabled("CONDSTORE"),
-            qresync: self.is_enabled("QRESYNC"),
+            // Not for a mailbox without mod-sequences (RFC 7162 §3.2.10.2).
+            qresync: self.is_enabled("QRESYNC")
+                && self
+                    .view
+                    .as_ref()
+                    .is_some_and(|v| v.highest_modseq.is_some()),
         })
     }
 
@@ -57,12 +63,26 @@ impl Server {
                 "Previous mailbox closed",
             ));
         }
+        let mut qresync = None;
         for p in params {
             match p {
                 // RFC 7162 §3.1.8: SELECT (CONDSTORE) turns CONDSTORE on.
                 SelectParam::Condstore if self.opts.condstore => self.enable_condstore(),
+                // RFC 7162 §3.2.5: only after ENABLE QRESYNC, BAD otherwise.
+                SelectParam::Qresync {
+                    uid_validity,
+                    modseq,
+                    known_uids,
+                    seq_match,
+                } if self.is_enabled("QRESYNC") && qresync.is_none() => {
+                    qresync = Some(Box::new(QresyncParam {
+                        uid_validity: *uid_validity,
+                        modseq: *modseq,
+                        known_uids: known_uids.clone(),
+                        seq_match: seq_match.clone(),
+                    }));
+                }
                 _ => {
-                    // QRESYNC is not announced.
                     self.bad(Status::bad(
                         Some(tag),
                         None,
@@ -77,7 +97,12 @@ impl Server {
             self.status(Status::no(Some(tag), code, "Invalid mailbox name"));
             return;
         };
-        self.wait = Wait::Decision(tag.clone(), Decision::Select { mailbox, examine });
+        let decision = Decision::Select {
+            mailbox,
+            examine,
+            qresync,
+        };
+        self.wait = Wait::Decision(tag.clone(), decision);
         self.events.push_back(ServerEvent::Select {
             tag,
             mailbox: name,
@@ -88,13 +113,21 @@ impl Server {
     /// Answers [`ServerEvent::Select`]: the mailbox is selected and the engine sends FLAGS,
     /// EXISTS, RECENT and UNSEEN (IMAP4rev1), UIDVALIDITY, UIDNEXT, PERMANENTFLAGS,
     /// HIGHESTMODSEQ or NOMODSEQ, the LIST line (IMAP4rev2) and `OK [READ-WRITE]` or
-    /// `[READ-ONLY]`.
+    /// `[READ-ONLY]`. With a QRESYNC parameter (RFC 7162 §3.2.5) the engine may first ask
+    /// [`ServerEvent::ExpungedSince`], then sends `VANISHED (EARLIER)` and the flag changes
+    /// before the tagged OK.
     ///
     /// # Errors
     /// [`UsageError::NotExpected`] when no SELECT/EXAMINE is pending.
     pub fn select_mailbox(&mut self, data: SelectData) -> Result<(), UsageError> {
-        let Some((tag, Decision::Select { mailbox, examine })) =
-            self.take_decision(|d| matches!(d, Decision::Select { .. }))
+        let Some((
+            tag,
+            Decision::Select {
+                mailbox,
+                examine,
+                qresync,
+            },
+        )) = self.take_decision(|d| matches!(d, Decision::Select { .. }))
         else {
             return Err(UsageError::NotExpected {
                 method: "select_mailbox",
@@ -135,7 +168,10 @@ impl Server {
         };
         self.view = Some(view);
         self.state = State::Selected;
-        self.status(Status::ok(Some(tag), Some(code), verb));
+        match qresync {
+            Some(param) => self.qresync_select(tag, *param, code, verb),
+            None => self.status(Status::ok(Some(tag), Some(code), verb)),
+        }
         Ok(())
     }
 

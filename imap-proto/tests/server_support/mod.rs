@@ -33,6 +33,10 @@ pub struct Mailbox {
     pub uid_next: u32,
     pub modseq: u64,
     pub messages: Vec<Stored>,
+    /// Expunged UIDs with the mod-sequence of their expunge (RFC 7162 §3.2), for QRESYNC.
+    pub expunged: Vec<(u32, u64)>,
+    /// The store forgot its expunges (QRESYNC falls back to "not here").
+    pub forgets_expunges: bool,
 }
 
 impl Mailbox {
@@ -42,6 +46,8 @@ impl Mailbox {
             uid_next: 1,
             modseq: 1,
             messages: Vec::new(),
+            expunged: Vec::new(),
+            forgets_expunges: false,
         }
     }
 }
@@ -160,6 +166,8 @@ impl World {
         let mb = self.mailboxes.get_mut(mailbox).unwrap();
         mb.modseq += 1;
         mb.messages.retain(|m| !uids.contains(&m.uid));
+        let modseq = mb.modseq;
+        mb.expunged.extend(uids.iter().map(|u| (*u, modseq)));
         for c in &mut self.clients {
             if c.selected.as_deref() == Some(mailbox) {
                 let change = MailboxChange::Expunged(uids.iter().map(|u| nz(*u)).collect());
@@ -339,7 +347,13 @@ impl World {
                         .collect();
                     mb.messages.retain(|m| !uids.contains(&m.uid));
                     mb.modseq += 1;
-                    self.clients[i].server.expunged(&removed).unwrap();
+                    let modseq = mb.modseq;
+                    mb.expunged
+                        .extend(removed.iter().map(|u| (u.get(), modseq)));
+                    self.clients[i]
+                        .server
+                        .expunged_at(&removed, Some(modseq))
+                        .unwrap();
                     self.notify_others(i, mailbox, MailboxChange::Expunged(removed));
                 }
                 ServerEvent::Store {
@@ -422,6 +436,9 @@ impl World {
                         if *is_move {
                             let mb = self.mailboxes.get_mut(mailbox.as_str()).unwrap();
                             mb.messages.retain(|m| !uids.contains(&nz(m.uid)));
+                            mb.modseq += 1;
+                            let modseq = mb.modseq;
+                            mb.expunged.extend(uids.iter().map(|u| (u.get(), modseq)));
                         }
                         self.clients[i].server.copied(validity, &pairs).unwrap();
                         for (k, c) in self.clients.iter_mut().enumerate() {
@@ -485,6 +502,25 @@ impl World {
                     match data {
                         Some(d) => self.clients[i].server.fetch_message(&d).unwrap(),
                         None => self.clients[i].server.fetch_missing().unwrap(),
+                    }
+                }
+                ServerEvent::ExpungedSince {
+                    mailbox,
+                    modseq,
+                    uids,
+                    ..
+                } => {
+                    let mb = &self.mailboxes[mailbox.as_str()];
+                    if mb.forgets_expunges {
+                        self.clients[i].server.expunged_since(None).unwrap();
+                    } else {
+                        let gone: Vec<NonZeroU32> = mb
+                            .expunged
+                            .iter()
+                            .filter(|(u, m)| *m > *modseq && uids.contains(*u, 0))
+                            .map(|(u, _)| nz(*u))
+                            .collect();
+                        self.clients[i].server.expunged_since(Some(&gone)).unwrap();
                     }
                 }
                 ServerEvent::Unselected | ServerEvent::Closed { .. } => {
