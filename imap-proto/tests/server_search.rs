@@ -240,8 +240,13 @@ fn thread_orderedsubject_groups_by_base_subject_in_date_order() {
         search(&mut w, c, "THREAD ORDEREDSUBJECT UTF-8 ALL"),
         lines("* THREAD (3)(5 6)(1 (2)(4))\na OK THREAD completed")
     );
+    // Without Message-IDs REFERENCES gathers by base subject too (RFC 5256 §3 step 5).
     assert_eq!(
         search(&mut w, c, "THREAD REFERENCES UTF-8 ALL"),
+        lines("* THREAD (3)(5 6)(1 (2)(4))\na OK THREAD completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "THREAD X-OTHER UTF-8 ALL"),
         "a BAD Unsupported threading algorithm\r\n"
     );
 }

@@ -8,10 +8,15 @@
 //! flags or sizes never reads a message.
 
 mod sort;
+mod thread;
 
 use std::num::NonZeroU32;
 
-pub use sort::{SortValue, base_subject, key_needs_content as sort_needs_content, sort_value};
+pub use sort::{
+    SortValue, base_subject, base_subject_and_reply, key_needs_content as sort_needs_content,
+    sort_value,
+};
+pub use thread::{ThreadMessage, references as thread_references};
 
 use mail_parser::{Address, Message, MessageParser};
 

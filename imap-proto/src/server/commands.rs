@@ -7,6 +7,7 @@ use base64::Engine as _;
 use super::admin::AclKind;
 use super::event::{CloseReason, ServerEvent};
 use super::options::is_plaintext_mechanism;
+use super::search::ThreadAlg;
 use super::view::Flush;
 use super::{Decision, Server, State, Wait};
 use crate::command::{AuthenticateData, parse_authenticate_data};
@@ -162,7 +163,7 @@ impl Server {
                 charset.as_ref(),
                 criteria,
                 None,
-                false,
+                None,
             ),
             C::Sort {
                 uid,
@@ -177,7 +178,7 @@ impl Server {
                 Some(&charset),
                 search,
                 Some(criteria),
-                false,
+                None,
             ),
             C::Thread {
                 uid,
@@ -185,21 +186,33 @@ impl Server {
                 charset,
                 search,
             } => {
-                if !algorithm.eq_ignore_case("ORDEREDSUBJECT") {
+                let alg = if algorithm.eq_ignore_case("ORDEREDSUBJECT") {
+                    ThreadAlg::OrderedSubject
+                } else if algorithm.eq_ignore_case("REFERENCES") {
+                    ThreadAlg::References
+                } else {
                     self.bad(Status::bad(
                         Some(tag),
                         None,
                         "Unsupported threading algorithm",
                     ));
                     return;
-                }
+                };
                 use crate::command::{SortCriterion, SortKey};
                 let by = |key| SortCriterion {
                     reverse: false,
                     key,
                 };
                 let criteria = vec![by(SortKey::Subject), by(SortKey::Date)];
-                self.on_search(tag, uid, None, Some(&charset), search, Some(criteria), true);
+                self.on_search(
+                    tag,
+                    uid,
+                    None,
+                    Some(&charset),
+                    search,
+                    Some(criteria),
+                    Some(alg),
+                );
             }
             C::Expunge => self.on_expunge(tag, None, false),
             C::UidExpunge(set) => self.on_expunge(tag, Some(&set), false),

@@ -480,6 +480,7 @@ impl Server {
                 "SORT",
                 "SORT=DISPLAY",
                 "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES",
             ]
             .map(String::from),
         );

@@ -12,8 +12,8 @@ use crate::command::SortCriterion;
 use crate::response::{Code, Data, ESearchItem, Status, Thread};
 use crate::search::{SearchKey, SearchReturnOpt};
 use crate::search_eval::{
-    Content, Facts, SortValue, charset_supported, matches_all, needs_content, sort_needs_content,
-    sort_value,
+    Content, Facts, SortValue, ThreadMessage, charset_supported, matches_all, needs_content,
+    sort_needs_content, sort_value, thread_references,
 };
 use crate::types::{AString, SequenceSet, Tag};
 
@@ -31,9 +31,20 @@ pub(super) struct SearchJob {
     hits: Vec<NonZeroU32>,
     /// SORT criteria, and each hit's sort values.
     sort: Option<Vec<SortCriterion>>,
-    /// THREAD=ORDEREDSUBJECT: the sort is (SUBJECT DATE) and the answer is threads.
-    thread: bool,
+    /// THREAD: the sort is (SUBJECT DATE) and the answer is threads.
+    thread: Option<ThreadAlg>,
     values: Vec<Vec<SortValue>>,
+    /// THREAD=REFERENCES: each hit's fields, numbered by UID.
+    refs: Vec<ThreadMessage>,
+}
+
+/// A threading algorithm (RFC 5256 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ThreadAlg {
+    /// ORDEREDSUBJECT.
+    OrderedSubject,
+    /// REFERENCES.
+    References,
 }
 
 /// THREAD=ORDEREDSUBJECT (RFC 5256 §4): messages sorted by base subject then sent date are
@@ -117,7 +128,7 @@ impl Server {
         charset: Option<&AString>,
         keys: Vec<SearchKey>,
         sort: Option<Vec<SortCriterion>>,
-        thread: bool,
+        thread: Option<ThreadAlg>,
     ) {
         if sort.is_some() && return_opts.is_some() {
             // ESORT (RFC 5267) is not announced.
@@ -168,9 +179,10 @@ impl Server {
             keys,
             pending: uids,
             hits: Vec::new(),
-            thread: sort.is_some() && thread,
+            thread: thread.filter(|_| sort.is_some()),
             sort,
             values: Vec::new(),
+            refs: Vec::new(),
         });
         let sort_content = job
             .sort
@@ -227,6 +239,12 @@ impl Server {
             return;
         };
         let info = &view.msgs[i].info;
+        if job.thread == Some(ThreadAlg::References)
+            && let Some(c) = content
+        {
+            job.refs
+                .push(ThreadMessage::from_content(uid, c, info.internal_date));
+        }
         job.values.push(
             criteria
                 .iter()
@@ -312,8 +330,22 @@ impl Server {
                 }
                 seq(a).cmp(&seq(b))
             });
-            if job.thread {
-                let threads = ordered_subject(&order, &job.values, &ids_unsorted, &seq);
+            if let Some(alg) = job.thread {
+                let threads = match alg {
+                    ThreadAlg::OrderedSubject => {
+                        ordered_subject(&order, &job.values, &ids_unsorted, &seq)
+                    }
+                    ThreadAlg::References => {
+                        let mut msgs = job.refs.clone();
+                        if !job.uid {
+                            for m in &mut msgs {
+                                let n = view.index_of_uid(m.id).and_then(super::view::seq_of);
+                                m.id = n.unwrap_or(m.id);
+                            }
+                        }
+                        thread_references(&msgs)
+                    }
+                };
                 self.data(Data::Thread(threads));
                 self.tagged(Status::ok(Some(job.tag.clone()), None, "THREAD completed"));
                 return;
