@@ -269,7 +269,8 @@ fn synthetic(code: u16, status: &str, text: &str) -> Reply {
 }
 
 /// Delivers one message over `stream` (already connected to the next hop) and returns each
-/// recipient's result.
+/// recipient's result: [`Connection::open`], [`Connection::send`] and [`Connection::quit`]
+/// in one call.
 ///
 /// A queue's `Transport` calls it once per batch: connect (MX order, or the smart host),
 /// build the [`Envelope`] from the job's sender and recipients (NOTIFY/ORCPT/ENVID/RET as
@@ -285,33 +286,140 @@ pub async fn deliver<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let id = SessionId::next();
-    let span = tracing::info_span!("smtp_client", session = %id, server = %config.server_name);
-    async move {
-        let r = Delivery::run(stream, config, envelope, body).await;
-        match &r {
-            Ok(rep) => tracing::info!(
-                delivered = rep
-                    .recipients
-                    .iter()
-                    .filter(|r| r.status == RcptStatus::Delivered)
-                    .count(),
-                recipients = rep.recipients.len(),
-                tls = rep.tls,
-                "delivery attempt done"
-            ),
-            Err(e) => tracing::info!(error = %e, "delivery attempt failed"),
-        }
-        r
+    let mut c = Connection::open(stream, config).await?;
+    let r = c.send(envelope, body).await;
+    if r.is_ok() {
+        c.quit().await;
     }
-    .instrument(span)
-    .await
+    r
 }
 
-struct Delivery<'a, S> {
-    config: &'a SmtpClientConfig,
+/// One session with a next hop that can carry several messages (RFC 5321 §4.1.4: after a
+/// transaction, or after RSET, the session takes another MAIL).
+///
+/// [`open`](Connection::open) runs the greeting, EHLO/LHLO, STARTTLS and AUTH;
+/// [`send`](Connection::send) runs one transaction; [`reset`](Connection::reset) sends RSET
+/// and says whether the session can take another (a connection cache keeps it idle then);
+/// [`quit`](Connection::quit) ends it. After a [`DeliverError`] the session is over.
+pub struct Connection<S> {
+    d: Delivery<S>,
+    span: tracing::Span,
+}
+
+impl<S> std::fmt::Debug for Connection<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("server", &self.d.config.server_name)
+            .field("transactions", &self.d.transactions)
+            .field("closed", &self.d.client.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Connection<S> {
+    /// Opens a session over `stream` (connected to the next hop): greeting, EHLO (HELO
+    /// fallback) or LHLO, STARTTLS, AUTH when `config` has credentials.
+    pub async fn open(stream: S, config: &SmtpClientConfig) -> Result<Connection<S>, DeliverError> {
+        let id = SessionId::next();
+        let span = tracing::info_span!("smtp_client", session = %id, server = %config.server_name);
+        let d = Delivery::open(stream, config.clone())
+            .instrument(span.clone())
+            .await;
+        match d {
+            Ok(d) => Ok(Connection { d, span }),
+            Err(e) => {
+                span.in_scope(|| tracing::info!(error = %e, "session failed"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs one transaction: MAIL, RCPT for each recipient, the content from `body`.
+    pub async fn send(
+        &mut self,
+        envelope: Envelope,
+        body: &mut dyn BodySource,
+    ) -> Result<DeliveryReport, DeliverError> {
+        let span = self.span.clone();
+        async move {
+            let r = self.d.transaction(envelope, body).await;
+            match &r {
+                Ok(rep) => tracing::info!(
+                    delivered = rep
+                        .recipients
+                        .iter()
+                        .filter(|r| r.status == RcptStatus::Delivered)
+                        .count(),
+                    recipients = rep.recipients.len(),
+                    tls = rep.tls,
+                    transaction = self.d.transactions,
+                    "delivery attempt done"
+                ),
+                Err(e) => tracing::info!(error = %e, "delivery attempt failed"),
+            }
+            r
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends RSET and waits for its reply; returns whether the session can take another
+    /// transaction (250 to RSET, the connection still open).
+    pub async fn reset(&mut self) -> bool {
+        let span = self.span.clone();
+        self.d.reset().instrument(span).await
+    }
+
+    /// Sends QUIT and waits (within the engine's command timeout) for the server to close.
+    pub async fn quit(mut self) {
+        let span = self.span.clone();
+        async move {
+            let _ = self.d.client.quit();
+            self.d.goal = Goal::Closed;
+            let _ = self.d.main_loop(&mut BytesBody::new(Vec::new())).await;
+        }
+        .instrument(span)
+        .await;
+    }
+
+    /// Whether the session can take a transaction now.
+    pub fn is_usable(&self) -> bool {
+        self.d.error.is_none() && !self.d.client.is_closed()
+    }
+
+    /// Whether the last [`send`](Connection::send) failed before the server answered
+    /// anything of its transaction, or was answered only by 421: a session that had been
+    /// idle and that the server had meanwhile dropped. Resending on a fresh connection cannot
+    /// duplicate the message.
+    pub fn went_stale(&self) -> bool {
+        self.d.stale
+    }
+
+    /// The transactions this session ran.
+    pub fn transactions(&self) -> u32 {
+        self.d.transactions
+    }
+}
+
+/// What the read loop runs until.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// EHLO, STARTTLS and AUTH done.
+    Ready,
+    /// The transaction's results are in.
+    Done,
+    /// RSET answered.
+    Reset,
+    /// The session is over.
+    Closed,
+}
+
+struct Delivery<S> {
+    config: SmtpClientConfig,
     stream: Stream<S>,
     client: Client,
+    goal: Goal,
+    ready: bool,
     envelope: Option<Envelope>,
     results: Vec<Option<Reply>>,
     sasl: Option<Arc<Mutex<ClientSession>>>,
@@ -321,6 +429,12 @@ struct Delivery<'a, S> {
     pending: Option<Vec<u8>>,
     finish_pending: bool,
     done: bool,
+    /// The reply to RSET: whether it was positive.
+    reset: Option<bool>,
+    /// Events of the current transaction so far (stale-session detection).
+    answers: usize,
+    stale: bool,
+    transactions: u32,
     error: Option<DeliverError>,
 }
 
@@ -328,49 +442,102 @@ fn usage(e: mailhub_smtp_proto::UsageError) -> DeliverError {
     DeliverError::Io(io::Error::other(format!("SMTP client driver bug: {e}")))
 }
 
-impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
-    async fn run(
-        stream: S,
-        config: &'a SmtpClientConfig,
-        envelope: Envelope,
-        body: &mut dyn BodySource,
-    ) -> Result<DeliveryReport, DeliverError> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<S> {
+    async fn open(stream: S, config: SmtpClientConfig) -> Result<Delivery<S>, DeliverError> {
         let mut stream = Stream::Plain(stream);
         let mut options = config.options.clone();
         if config.implicit_tls {
-            stream = Self::handshake(config, stream).await?;
+            stream = Self::handshake(&config, stream).await?;
             options.tls = true;
         }
-        let n = envelope.recipients.len();
         let mut d = Delivery {
             config,
             stream,
             client: Client::new(options, Instant::now()),
-            envelope: Some(envelope),
-            results: vec![None; n],
+            goal: Goal::Ready,
+            ready: false,
+            envelope: None,
+            results: Vec::new(),
             sasl: None,
             authenticated: false,
             mechanism: None,
             pending: None,
             finish_pending: false,
             done: false,
+            reset: None,
+            answers: 0,
+            stale: false,
+            transactions: 0,
             error: None,
         };
-        d.main_loop(body).await?;
+        d.main_loop(&mut BytesBody::new(Vec::new())).await?;
         if let Some(e) = d.error.take() {
             return Err(e);
         }
+        if !d.ready {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "session closed").into());
+        }
+        Ok(d)
+    }
+
+    async fn transaction(
+        &mut self,
+        envelope: Envelope,
+        body: &mut dyn BodySource,
+    ) -> Result<DeliveryReport, DeliverError> {
+        if self.error.is_some() || self.client.is_closed() {
+            self.stale = true;
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "session closed").into());
+        }
+        let n = envelope.recipients.len();
+        self.results = vec![None; n];
+        self.pending = None;
+        self.finish_pending = false;
+        self.done = false;
+        self.answers = 0;
+        self.stale = false;
+        self.transactions += 1;
+        self.goal = Goal::Done;
+        self.envelope = Some(envelope);
+        self.send_mail()?;
+        let r = self.main_loop(body).await;
+        if let Err(e) = r {
+            self.stale = self.answers == 0;
+            self.error = Some(DeliverError::Io(io::Error::other("session failed")));
+            return Err(e);
+        }
+        if let Some(e) = self.error.take() {
+            self.stale = self.answers == 0;
+            self.error = Some(DeliverError::Io(io::Error::other("session failed")));
+            return Err(e);
+        }
+        if !self.done {
+            self.stale = self.answers == 0;
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "session closed").into());
+        }
         let lost = synthetic(451, "4.4.2", "No reply for this recipient");
         Ok(DeliveryReport {
-            recipients: d
-                .results
+            recipients: std::mem::take(&mut self.results)
                 .into_iter()
                 .map(|r| RecipientResult::from_reply(r.unwrap_or_else(|| lost.clone())))
                 .collect(),
-            tls: d.client.is_tls(),
-            authenticated: d.authenticated,
-            mechanism: d.mechanism.filter(|_| d.authenticated),
+            tls: self.client.is_tls(),
+            authenticated: self.authenticated,
+            mechanism: self.mechanism.filter(|_| self.authenticated),
         })
+    }
+
+    async fn reset(&mut self) -> bool {
+        if self.error.is_some() || self.client.reset().is_err() {
+            return false;
+        }
+        self.reset = None;
+        self.goal = Goal::Reset;
+        let ok = self
+            .main_loop(&mut BytesBody::new(Vec::new()))
+            .await
+            .is_ok();
+        ok && self.error.is_none() && self.reset == Some(true) && !self.client.is_closed()
     }
 
     async fn handshake(
@@ -404,6 +571,15 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
         Ok(())
     }
 
+    fn goal_met(&self) -> bool {
+        match self.goal {
+            Goal::Ready => self.ready,
+            Goal::Done => self.done,
+            Goal::Reset => self.reset.is_some(),
+            Goal::Closed => false,
+        }
+    }
+
     async fn main_loop(&mut self, body: &mut dyn BodySource) -> Result<(), DeliverError> {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -411,14 +587,14 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
                 self.event(ev, body).await?;
             }
             self.flush().await?;
-            if self.client.is_closed() {
+            if self.client.is_closed() || (self.error.is_none() && self.goal_met()) {
                 return Ok(());
             }
             let deadline = self.client.poll_timeout();
             let rt = &*self.config.runtime;
             match read_until(rt, &mut self.stream, &mut buf, deadline).await {
                 Deadline::Done(Ok(0)) => {
-                    if self.done {
+                    if self.goal == Goal::Closed || self.error.is_some() {
                         return Ok(());
                     }
                     return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
@@ -434,7 +610,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
     }
 
     fn fail(&mut self, e: DeliverError) -> Result<(), DeliverError> {
-        if self.error.is_none() && !self.done {
+        if self.error.is_none() && !(self.goal == Goal::Done && self.done) {
             self.error = Some(e);
         }
         // QUIT may be refused when the session is already closing; either way it ends.
@@ -447,18 +623,23 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
             Event::Greeting(r) if !r.code().is_positive_completion() => {
                 self.fail(DeliverError::Greeting(r))?;
             }
-            Event::Greeting(_) | Event::Reply(_) => {}
+            Event::Greeting(_) => {}
+            Event::Reply(r) => {
+                if self.goal == Goal::Reset {
+                    self.reset = Some(r.code().is_positive_completion());
+                }
+            }
             Event::Ready(caps) => {
                 if self.config.credentials.is_some() && !self.authenticated {
                     self.start_auth(&caps.auth)?;
                 } else {
-                    self.send_mail()?;
+                    self.ready = true;
                 }
             }
             Event::StartTls => {
                 self.flush().await?;
                 let plain = std::mem::replace(&mut self.stream, Stream::Closed);
-                self.stream = Self::handshake(self.config, plain).await?;
+                self.stream = Self::handshake(&self.config, plain).await?;
                 tracing::debug!(tls = ?self.stream.tls_summary(), "STARTTLS done");
                 self.client.tls_established().map_err(usage)?;
             }
@@ -471,25 +652,31 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
                     return self.fail(DeliverError::AuthUnavailable(e.to_string()));
                 }
                 self.authenticated = true;
-                self.send_mail()?;
+                self.ready = true;
             }
             Event::AuthFailed(r) => self.fail(DeliverError::AuthFailed(r))?,
             Event::RcptResult { index, reply } => {
+                self.answers += 1;
                 if let Some(slot) = self.results.get_mut(index) {
                     *slot = Some(reply);
                 }
             }
             Event::BodyReady => self.pump(body).await?,
             Event::MessageResult(replies) => {
+                self.answers += 1;
                 for (i, r) in replies {
                     if let Some(slot) = self.results.get_mut(i) {
                         *slot = Some(r);
                     }
                 }
                 self.done = true;
-                let _ = self.client.quit();
             }
             Event::MessageFailed(r) => {
+                // A 421 as the first answer of a transaction is a server that gave up on an
+                // idle session: nothing of this message reached it.
+                if !(self.answers == 0 && r.code().value() == 421) {
+                    self.answers += 1;
+                }
                 // Recipients refused at RCPT keep that reply; the others share this one.
                 for slot in &mut self.results {
                     if slot
@@ -500,7 +687,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Delivery<'a, S> {
                     }
                 }
                 self.done = true;
-                let _ = self.client.quit();
+                self.stale = self.answers == 0;
             }
             Event::Error(e) => self.fail(DeliverError::Protocol(e))?,
             Event::Closed => {}

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub(crate) struct Hub {
     pub cert: PathBuf,
     pub server_tls: ServerTls,
     pub collected: Collected,
+    /// Connections accepted so far.
+    pub accepts: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -193,11 +196,14 @@ pub(crate) async fn start(setup: Setup) -> Hub {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let limiter = ConnectionLimiter::new(setup.limits);
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let counter = accepts.clone();
     let task = tokio::spawn(async move {
         loop {
             let Ok((tcp, peer)) = listener.accept().await else {
                 return;
             };
+            counter.fetch_add(1, Ordering::SeqCst);
             let config = config.clone();
             let limiter = limiter.clone();
             tokio::spawn(async move {
@@ -218,6 +224,7 @@ pub(crate) async fn start(setup: Setup) -> Hub {
         cert,
         server_tls,
         collected,
+        accepts,
         task,
     }
 }
