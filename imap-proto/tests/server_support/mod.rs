@@ -67,6 +67,11 @@ pub struct PendingAppend {
 }
 
 pub struct World {
+    /// Answer QUOTA and ACL events from [`World::acl`] and the mailbox sizes (the admin
+    /// tests answer them by hand instead).
+    pub admin: bool,
+    /// Rights per mailbox and identifier, for ACL.
+    pub acl: BTreeMap<(String, String), String>,
     pub appending: Option<PendingAppend>,
     /// Largest message the store takes.
     pub max_message: u64,
@@ -100,6 +105,8 @@ fn info(m: &Stored, me: usize) -> MessageInfo {
 impl World {
     pub fn new() -> Self {
         let mut w = World {
+            admin: false,
+            acl: BTreeMap::new(),
             appending: None,
             max_message: 1_000_000,
             mailboxes: BTreeMap::new(),
@@ -189,6 +196,29 @@ impl World {
             events: Vec::new(),
         });
         self.clients.len() - 1
+    }
+
+    /// Opens a PREAUTH session (`fred`) and returns it with its greeting, for a client engine.
+    pub fn connect_greeted(&mut self, mut options: ServerOptions) -> (usize, Vec<u8>) {
+        options.greeting = mailhub_imap_proto::server::Greeting::PreAuth {
+            user: "fred".into(),
+        };
+        let mut server = Server::new(options, self.now);
+        let greeting = server.poll_transmit().unwrap_or_default();
+        self.clients.push(Client {
+            server,
+            selected: None,
+            events: Vec::new(),
+        });
+        (self.clients.len() - 1, greeting)
+    }
+
+    /// Feeds octets to session `i`, answers its events, returns its output (also what it
+    /// queued without input, such as IDLE updates).
+    pub fn send_bytes(&mut self, i: usize, input: &[u8]) -> Vec<u8> {
+        self.clients[i].server.handle_input(input);
+        self.run(i);
+        self.clients[i].server.poll_transmit().unwrap_or_default()
     }
 
     /// Feeds input to session `i`, answers its events from the store, returns its output.
@@ -523,6 +553,71 @@ impl World {
                         self.clients[i].server.expunged_since(Some(&gone)).unwrap();
                     }
                 }
+                ServerEvent::GetQuota { root, .. } if self.admin => {
+                    let q = self.quota_of(root);
+                    self.clients[i].server.quota(&q).unwrap();
+                }
+                ServerEvent::GetQuotaRoot { .. } if self.admin => {
+                    let q = self.quota_of("");
+                    self.clients[i].server.quota(&q).unwrap();
+                }
+                ServerEvent::SetQuota { .. } if self.admin => {
+                    let code = Some(Code::NoPerm);
+                    let r = self.clients[i]
+                        .server
+                        .reject(code, "Set by the administrator");
+                    r.unwrap();
+                }
+                ServerEvent::SetAcl {
+                    mailbox,
+                    identifier,
+                    rights,
+                    ..
+                } if self.admin => {
+                    let key = (mailbox.clone(), identifier.clone());
+                    let now = self.acl.get(&key).cloned().unwrap_or_default();
+                    let new: String = if let Some(add) = rights.strip_prefix('+') {
+                        let mut v: Vec<char> = now.chars().chain(add.chars()).collect();
+                        v.sort_unstable();
+                        v.dedup();
+                        v.into_iter().collect()
+                    } else if let Some(del) = rights.strip_prefix('-') {
+                        now.chars().filter(|c| !del.contains(*c)).collect()
+                    } else {
+                        rights.clone()
+                    };
+                    self.acl.insert(key, new);
+                    self.clients[i].server.done().unwrap();
+                }
+                ServerEvent::DeleteAcl {
+                    mailbox,
+                    identifier,
+                    ..
+                } if self.admin => {
+                    self.acl.remove(&(mailbox.clone(), identifier.clone()));
+                    self.clients[i].server.done().unwrap();
+                }
+                ServerEvent::GetAcl { mailbox, .. } if self.admin => {
+                    let entries: Vec<(String, String)> = self
+                        .acl
+                        .iter()
+                        .filter(|((m, _), _)| m == mailbox)
+                        .map(|((_, who), r)| (who.clone(), r.clone()))
+                        .collect();
+                    self.clients[i].server.acl(&entries).unwrap();
+                }
+                ServerEvent::ListRights { .. } if self.admin => {
+                    let groups = [("", "la"), ("", "r"), ("", "swite"), ("", "k"), ("", "x")];
+                    let entries: Vec<(String, String)> = groups
+                        .iter()
+                        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+                        .collect();
+                    self.clients[i].server.acl(&entries).unwrap();
+                }
+                ServerEvent::MyRights { .. } if self.admin => {
+                    let entries = [(String::new(), "lrswipkxtea".to_string())];
+                    self.clients[i].server.acl(&entries).unwrap();
+                }
                 ServerEvent::Unselected | ServerEvent::Closed { .. } => {
                     self.clients[i].selected = None;
                 }
@@ -534,6 +629,32 @@ impl World {
 }
 
 impl World {
+    /// The one quota root `""`: storage in KiB and messages, over every mailbox.
+    fn quota_of(
+        &self,
+        root: &str,
+    ) -> Vec<(String, Vec<mailhub_imap_proto::response::QuotaResource>)> {
+        use mailhub_imap_proto::response::QuotaResource;
+        use mailhub_imap_proto::types::Atom;
+        if !root.is_empty() {
+            return Vec::new();
+        }
+        let msgs = self.mailboxes.values().flat_map(|m| &m.messages);
+        let bytes: u64 = msgs.clone().map(|m| m.data.len() as u64).sum();
+        let res = |name: &str, usage, limit| QuotaResource {
+            name: Atom::new(name).unwrap(),
+            usage,
+            limit,
+        };
+        vec![(
+            String::new(),
+            vec![
+                res("STORAGE", bytes.div_ceil(1024), 1024),
+                res("MESSAGE", msgs.count() as u64, 1000),
+            ],
+        )]
+    }
+
     /// Tells every other session with `mailbox` selected.
     fn notify_others(&mut self, me: usize, mailbox: &str, change: MailboxChange) {
         for (k, c) in self.clients.iter_mut().enumerate() {
