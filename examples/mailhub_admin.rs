@@ -1,18 +1,23 @@
 //! Small administration commands for a hub's data directory (the same `--config` as
-//! `full_mailhub`): set a password (adding the user when new; only a hash is written) and
-//! show a user's quota.
+//! `full_mailhub`): set a password (adding the user when new; only a hash is written), show
+//! a user's quota, and manage the running hub's queue and reload it through its control
+//! socket (`<data_dir>/control`; the queue is never opened a second time).
 //!
 //! ```text
 //! MAILHUB_PASSWORD=s3cret cargo run --example mailhub_admin -- passwd alice
 //! cargo run --example mailhub_admin -- passwd bob        # generates and prints a password
 //! cargo run --example mailhub_admin -- quota demo
-//! kill -HUP <pid of full_mailhub>                        # the running hub reloads its users
+//! cargo run --example mailhub_admin -- reload            # like kill -HUP <pid of full_mailhub>
+//! cargo run --example mailhub_admin -- queue list        # <id> <size> <arrival> <state> <sender> <pending>/<rcpts>
+//! cargo run --example mailhub_admin -- queue show <id>
+//! cargo run --example mailhub_admin -- queue flush [<id>]
+//! cargo run --example mailhub_admin -- queue hold <id>   # and: release <id>, delete <id>
 //! ```
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use mailhub_mta_core::config::Config;
+use mailhub_mta_core::config::{Config, control};
 use mailhub_mta_core::runtime::default_runtime;
 
 /// Administers a mailhub data directory.
@@ -31,6 +36,44 @@ enum Command {
     Passwd { user: String },
     /// Shows a user's storage use and limit.
     Quota { user: String },
+    /// The running hub's queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+    /// Makes the running hub re-read users, aliases and policy tables.
+    Reload,
+}
+
+#[derive(Subcommand)]
+enum QueueAction {
+    /// Every queued message, one a line.
+    List,
+    /// One message's envelope and recipients.
+    Show { id: String },
+    /// Tries every pending recipient (of one message, or all) now.
+    Flush { id: Option<String> },
+    /// Removes a message without a bounce.
+    Delete { id: String },
+    /// Keeps a message from delivery.
+    Hold { id: String },
+    /// Lets a held message go.
+    Release { id: String },
+}
+
+/// Sends one control command to the running hub; its data lines go to stdout.
+async fn control(config: &Config, command: String) -> Result<(), Box<dyn std::error::Error>> {
+    let answer = control::request(&config.server.data_dir, &command).await?;
+    for l in &answer.lines {
+        println!("{l}");
+    }
+    if !answer.ok {
+        return Err(format!("mailhub: {}", answer.status).into());
+    }
+    if !answer.status.is_empty() {
+        eprintln!("{}", answer.status);
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -40,9 +83,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(p) => Config::load(p)?,
         None => Config::default_config(),
     };
-    mailhub_mta_core::config::prepare(&config)?;
     match args.command {
+        Command::Queue { action } => {
+            let command = match action {
+                QueueAction::List => "LIST".into(),
+                QueueAction::Show { id } => format!("SHOW {id}"),
+                QueueAction::Flush { id: None } => "FLUSH".into(),
+                QueueAction::Flush { id: Some(id) } => format!("FLUSH {id}"),
+                QueueAction::Delete { id } => format!("DELETE {id}"),
+                QueueAction::Hold { id } => format!("HOLD {id}"),
+                QueueAction::Release { id } => format!("RELEASE {id}"),
+            };
+            control(&config, command).await?;
+        }
+        Command::Reload => control(&config, "RELOAD".into()).await?,
         Command::Passwd { user } => {
+            mailhub_mta_core::config::prepare(&config)?;
             let (password, generated) = match std::env::var("MAILHUB_PASSWORD") {
                 Ok(p) => (p, false),
                 Err(_) => (mailhub_mta_core::config::generate_password(), true),
@@ -54,6 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Quota { user } => {
+            mailhub_mta_core::config::prepare(&config)?;
             let store = config.store(default_runtime())?;
             match store.open(&user).await?.quota().await? {
                 Some(q) => println!(

@@ -92,7 +92,7 @@ fn a_bad_address_or_network_names_its_line() {
 #[test]
 fn checks_beyond_types_point_at_the_key() {
     for (from, to, key) in [
-        ("# run_as = \"mail\"", "run_as = \"mail\"", "run_as ="),
+        ("# run_as = \"mail\"", "run_as = \"no body\"", "run_as ="),
         (
             "# cert = \"/etc/ssl/mail.pem\"",
             "cert = \"c.pem\"",

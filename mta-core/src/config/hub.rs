@@ -1,17 +1,19 @@
 //! The hub runner: every listener and the queue of a [`Config`], on tokio.
 //!
 //! [`Hub::start`] prepares the data directory, binds every listener before anything runs (a
-//! port in use is an error, not a half-started hub), opens the queue (recovering what it
-//! holds) and starts one accept loop per listener and the queue's delivery loop.
-//! [`Hub::shutdown`] stops accepting, lets sessions finish for a grace period, and stops the
-//! queue once the deliveries in flight are recorded (the rest stay queued for the next start,
-//! RFC 5321 §4.5.4.1). [`Hub::reload`] re-reads the users and aliases files; sessions in
-//! progress keep what they had.
+//! port in use is an error, not a half-started hub), switches to `[server] run_as` when
+//! started as root (see the `privilege` module), opens the queue (recovering what it holds),
+//! serves the control socket ([`super::control`]) and starts one accept loop per listener
+//! and the queue's delivery loop. [`Hub::shutdown`] stops accepting, lets sessions finish
+//! for a grace period, and stops the queue once the deliveries in flight are recorded (the
+//! rest stay queued for the next start, RFC 5321 §4.5.4.1). [`Hub::reload`] re-reads the
+//! users and aliases files and the policy tables (relay networks, access table, rate
+//! limits); sessions in progress keep what they had, new sessions get the new tables.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,7 +24,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
-use super::{Config, ConfigError, Prepared, Service, prepare, split_host_port};
+use super::privilege::{self, PrivilegeError, RunAs};
+use super::{Config, ConfigError, Prepared, Service, control, prepare, split_host_port};
 use crate::auth::Authenticator;
 use crate::deliver::resolve::StaticResolver;
 use crate::deliver::{LocalDelivery, LocalOptions, SmartHost, Transport};
@@ -58,6 +61,17 @@ pub enum HubError {
     /// The queue could not be opened.
     #[error("queue: {0}")]
     Queue(#[from] QueueError),
+    /// `[server] run_as` could not be honoured.
+    #[error(transparent)]
+    Privilege(#[from] PrivilegeError),
+    /// The control socket could not be served.
+    #[error("control socket {path}: {source}")]
+    Control {
+        /// The socket.
+        path: std::path::PathBuf,
+        /// Why.
+        source: io::Error,
+    },
     /// The smart host's name did not resolve.
     #[error("smart host {host}: {message}")]
     SmartHost {
@@ -104,16 +118,69 @@ impl Drop for SessionGuard {
     }
 }
 
+/// What a reload replaces, shared by [`Hub::reload`] (SIGHUP) and the control socket's
+/// `RELOAD`.
+struct Tables {
+    /// The configuration as last (re)loaded.
+    config: Mutex<Config>,
+    auth: Arc<Authenticator>,
+    /// Each SMTP listener's configuration, with whether it is a submission listener.
+    smtp_slots: Vec<(SmtpSlot, bool)>,
+}
+
+impl Tables {
+    fn reload(&self) -> Result<(), HubError> {
+        let current = self
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut new = match &current.source {
+            Some(p) => Config::load(p)?,
+            None => current.clone(),
+        };
+        // Paths are relative to the data directory the hub runs on, whatever the file says now.
+        if new.server.data_dir != current.server.data_dir {
+            tracing::warn!("data_dir changed: it takes a restart; the old one stays in use");
+            new.server.data_dir = current.server.data_dir.clone();
+        }
+        if new.listeners() != current.listeners()
+            || new.store.path != current.store.path
+            || new.store.kind != current.store.kind
+            || new.queue.path != current.queue.path
+        {
+            tracing::warn!("listeners, store or queue changed: they take a restart");
+        }
+        let users = new.load_users()?;
+        let router = new.router(&users, new.load_aliases()?);
+        let access = new.load_access()?;
+        // Everything is read before anything changes: an error leaves the old tables whole.
+        self.auth.reload(users);
+        for (slot, submission) in &self.smtp_slots {
+            let mut w = slot.write().unwrap_or_else(|e| e.into_inner());
+            let mut c = (**w).clone();
+            c.router = router.clone();
+            // A new Policy: its rate-limit counters start over.
+            c.policy = Arc::new(Policy::new(new.policy_options(*submission, access.clone())));
+            *w = Arc::new(c);
+        }
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = new;
+        tracing::info!("users, aliases and policy tables reloaded");
+        Ok(())
+    }
+}
+
 /// A running mail host.
 pub struct Hub {
     config: Config,
     prepared: Prepared,
     bound: Vec<Bound>,
-    auth: Arc<Authenticator>,
-    smtp_slots: Vec<SmtpSlot>,
+    tables: Arc<Tables>,
     queue: Queue,
     queue_task: JoinHandle<()>,
     accept_tasks: Vec<JoinHandle<()>>,
+    control_task: JoinHandle<()>,
+    control_path: std::path::PathBuf,
     stop: watch::Sender<bool>,
     sessions: Arc<Sessions>,
 }
@@ -215,20 +282,34 @@ fn mx_transport(_: &Config, _: SharedRuntime) -> Result<Arc<dyn Transport>, HubE
 }
 
 impl Hub {
-    /// Prepares the data directory, binds every listener, opens the queue and starts
-    /// everything. Must be called inside a tokio runtime.
+    /// Prepares the data directory, binds every listener, switches to `run_as` when started
+    /// as root, opens the queue and starts everything. Must be called inside a tokio
+    /// runtime.
     pub async fn start(config: Config) -> Result<Hub, HubError> {
+        // (user, whether to switch): as that user already there is nothing to switch.
+        let run_as = match &config.server.run_as {
+            Some(name) => {
+                let u = RunAs::lookup(name)?;
+                let switch = u.needs_switch()?;
+                Some((u, switch))
+            }
+            None => None,
+        };
+        let created = match &run_as {
+            Some((u, true)) => Some(privilege::claim_data_dir(&config, u)?),
+            _ => None,
+        };
         let prepared = prepare(&config)?;
         let runtime = default_runtime();
         let users = config.load_users()?;
         let router = config.router(&users, config.load_aliases()?);
+        let access = config.load_access()?;
         let auth = Arc::new(Authenticator::new(
             config.registry(),
             users,
             config.auth_policy(),
             runtime.clone(),
         ));
-        let store = config.store(runtime.clone())?;
 
         // Bind first: a port in use stops the start before the queue delivers anything.
         let mut listeners = Vec::new();
@@ -247,6 +328,26 @@ impl Hub {
             })?;
             listeners.push((Bound { service, addr }, l));
         }
+
+        // Root was needed for the ports (and to read a key outside the data directory);
+        // nothing below, mail included, runs with it.
+        if let Some((u, switch)) = &run_as {
+            if let (true, Some(created)) = (switch, &created) {
+                privilege::hand_over(created, u)?;
+                privilege::drop_to(u)?;
+            }
+            privilege::check_usable(&config, u)?;
+        }
+        // Before the queue opens (and recovers its spool): a second hub on this data
+        // directory stops here, and the socket belongs to the user the hub runs as.
+        let (control, control_path) =
+            control::bind(&config.server.data_dir)
+                .await
+                .map_err(|source| HubError::Control {
+                    path: config.server.data_dir.join(control::SOCKET_NAME),
+                    source,
+                })?;
+        let store = config.store(runtime.clone())?;
 
         let (queue, report) = Queue::open(
             &config.path(&config.queue.path),
@@ -291,7 +392,9 @@ impl Hub {
                 mode,
                 &config.server.hostname,
                 auth.clone(),
-                Arc::new(Policy::new(config.policy_options(submission))),
+                Arc::new(Policy::new(
+                    config.policy_options(submission, access.clone()),
+                )),
                 router.clone(),
                 sink,
                 runtime.clone(),
@@ -343,7 +446,8 @@ impl Hub {
                 Service::Imaps => Driver::Imap(imap_config(TlsMode::Implicit(tls.clone()))),
             };
             if let Driver::Smtp(slot) = &driver {
-                smtp_slots.push(slot.clone());
+                let submission = matches!(b.service, Service::Submission | Service::Submissions);
+                smtp_slots.push((slot.clone(), submission));
             }
             accept_tasks.push(tokio::spawn(accept_loop(
                 listener,
@@ -354,15 +458,32 @@ impl Hub {
             )));
             bound.push(b);
         }
+        let tables = Arc::new(Tables {
+            config: Mutex::new(config.clone()),
+            auth,
+            smtp_slots,
+        });
+        let reload: control::Reload = {
+            let t = tables.clone();
+            Arc::new(move || t.reload().map_err(|e| e.to_string()))
+        };
+        let control_task = tokio::spawn(control::serve(
+            control,
+            control_path.clone(),
+            queue.clone(),
+            reload,
+            stop.subscribe(),
+        ));
         Ok(Hub {
             config,
             prepared,
             bound,
-            auth,
-            smtp_slots,
+            tables,
             queue,
             queue_task,
             accept_tasks,
+            control_task,
+            control_path,
             stop,
             sessions,
         })
@@ -394,6 +515,11 @@ impl Hub {
     /// The queue (list, flush, hold, delete).
     pub fn queue(&self) -> &Queue {
         &self.queue
+    }
+
+    /// The control socket `mailhub_admin` talks to ([`super::control`]).
+    pub fn control_socket(&self) -> &std::path::Path {
+        &self.control_path
     }
 
     /// Sessions in progress.
@@ -491,25 +617,19 @@ impl Hub {
         }
         let _ = writeln!(
             b,
-            "Stop with Ctrl-C (or SIGTERM); SIGHUP reloads users and aliases."
+            "Stop with Ctrl-C (or SIGTERM); SIGHUP reloads users, aliases and policy tables."
         );
         b
     }
 
-    /// Re-reads the users and aliases files (SIGHUP). New sessions see them; sessions in
-    /// progress keep what they authenticated. On an error nothing changes.
+    /// Re-reads (SIGHUP) the configuration file it was loaded from ([`Config::source`]),
+    /// then the users and aliases files and the policy tables: `[relay] networks`, the
+    /// `[policy]` access table and rate limits, `[limits]` message size and recipients.
+    /// New sessions see them; sessions in progress keep what they started with. Listeners,
+    /// the data directory, the store and the queue take a restart (a warning says so). On
+    /// an error nothing changes.
     pub fn reload(&self) -> Result<(), HubError> {
-        let users = self.config.load_users()?;
-        let router = self.config.router(&users, self.config.load_aliases()?);
-        self.auth.reload(users);
-        for slot in &self.smtp_slots {
-            let mut w = slot.write().unwrap_or_else(|e| e.into_inner());
-            let mut c = (**w).clone();
-            c.router = router.clone();
-            *w = Arc::new(c);
-        }
-        tracing::info!("users and aliases reloaded");
-        Ok(())
+        self.tables.reload()
     }
 
     /// Stops accepting, waits up to `grace` for sessions to end, then stops the queue after
@@ -534,13 +654,14 @@ impl Hub {
                 "sessions still open after the grace period; closing them"
             );
         }
+        let _ = self.control_task.await;
         self.queue.shutdown();
         let _ = self.queue_task.await;
         tracing::info!("stopped");
     }
 
     /// Runs until Ctrl-C or SIGTERM (then [`Hub::shutdown`] with 30 s of grace); SIGHUP
-    /// reloads users and aliases.
+    /// runs [`Hub::reload`].
     pub async fn run_until_signal(self) -> io::Result<()> {
         #[cfg(unix)]
         {

@@ -11,11 +11,19 @@
 //! certificate (RFC 8314 §5.1 asks for TLS on every service), the users file with one demo
 //! user whose password is generated — and builds the routing, policy, queue and
 //! authentication options the session drivers take.
+//!
+//! With the `tokio` feature, `Hub` runs it all: `run_as` drops root after the
+//! listeners are bound (the `privilege` module), and a control socket in the data directory
+//! serves the running queue to `mailhub_admin` (the `control` module).
 
 mod setup;
 
 #[cfg(feature = "tokio")]
+pub mod control;
+#[cfg(feature = "tokio")]
 mod hub;
+#[cfg(feature = "tokio")]
+mod privilege;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,6 +35,8 @@ use crate::policy::IpNet;
 
 #[cfg(feature = "tokio")]
 pub use hub::{Bound, Hub, HubError};
+#[cfg(feature = "tokio")]
+pub use privilege::{PrivilegeError, RunAs};
 pub use setup::{DemoUser, Prepared, generate_password, prepare};
 
 /// The embedded default configuration (`cargo run --example full_mailhub` without
@@ -92,6 +102,13 @@ pub struct Config {
     pub limits: LimitsSection,
     /// `[queue]`.
     pub queue: QueueSection,
+    /// `[policy]`.
+    #[serde(default)]
+    pub policy: PolicySection,
+    /// The file this configuration was read from ([`Config::load`]); a reload (SIGHUP)
+    /// reads it again. `None` for the embedded default and [`Config::parse`].
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// `[server]`.
@@ -105,7 +122,8 @@ pub struct ServerSection {
     /// Log level for the embedder's subscriber.
     #[serde(default)]
     pub log_level: LogLevel,
-    /// The user to switch to after binding (not implemented: a file that sets it is refused).
+    /// Started as root: the user to switch to once the listeners are bound, before any mail
+    /// is touched. Started as that user already: nothing to do; as another user: an error.
     #[serde(default)]
     pub run_as: Option<String>,
 }
@@ -363,6 +381,34 @@ pub struct LimitsSection {
     pub max_connections_per_ip: usize,
 }
 
+/// `[policy]`: what a reload (SIGHUP) re-reads besides users and aliases. Every key has a
+/// default, so the section may be left out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicySection {
+    /// The access table (`client`/`helo`/`sender`/`recipient` rules, see
+    /// [`crate::policy::AccessTable`]); a missing file is an empty table.
+    pub access_file: Option<PathBuf>,
+    /// Messages accepted per client address (/64 for IPv6) per `rate_window_secs`.
+    pub max_messages_per_client: u32,
+    /// Messages accepted per authenticated user per `rate_window_secs`.
+    pub max_messages_per_user: u32,
+    /// The rate-limit window in seconds.
+    pub rate_window_secs: u64,
+}
+
+impl Default for PolicySection {
+    fn default() -> Self {
+        let d = crate::policy::PolicyOptions::default();
+        PolicySection {
+            access_file: None,
+            max_messages_per_client: d.max_messages_per_client,
+            max_messages_per_user: d.max_messages_per_user,
+            rate_window_secs: d.rate_window.as_secs(),
+        }
+    }
+}
+
 /// `[queue]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -387,7 +433,9 @@ impl Config {
             file: file.clone(),
             source,
         })?;
-        Config::parse(&text, &file)
+        let mut config = Config::parse(&text, &file)?;
+        config.source = Some(path.to_owned());
+        Ok(config)
     }
 
     /// Parses and checks `text`; `file` names it in errors.
@@ -419,11 +467,15 @@ impl Config {
         if self.server.hostname.is_empty() || self.server.hostname.contains(char::is_whitespace) {
             return fail("hostname", "hostname must be a host name".into());
         }
-        if self.server.run_as.is_some() {
-            return fail(
-                "run_as",
-                "run_as is not supported yet: start the hub as an unprivileged user".into(),
-            );
+        if let Some(u) = &self.server.run_as
+            && (u.is_empty()
+                || u.len() > 32
+                || u.starts_with('-')
+                || !u
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+        {
+            return fail("run_as", format!("run_as = {u:?} is not a user name"));
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return fail("cert", "tls.cert and tls.key go together".into());
@@ -464,6 +516,12 @@ impl Config {
         }
         if self.limits.max_message_size == 0 || self.limits.max_recipients == 0 {
             return fail("max_message_size", "limits must be positive".into());
+        }
+        if self.policy.rate_window_secs == 0 {
+            return fail(
+                "rate_window_secs",
+                "rate_window_secs must be positive".into(),
+            );
         }
         if self.queue.retry_initial_secs == 0
             || self.queue.retry_max_secs < self.queue.retry_initial_secs

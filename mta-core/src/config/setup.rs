@@ -13,7 +13,7 @@ use mailhub_sasl::{Mechanism, PasswdFile, Registry, Secret};
 use super::{Config, ConfigError, PlaintextSetting, StoreKind};
 use crate::auth::{AuthPolicy, Plaintext};
 use crate::bounce::DsnOptions;
-use crate::policy::PolicyOptions;
+use crate::policy::{AccessTable, PolicyOptions};
 use crate::queue::QueueOptions;
 use crate::route::{AliasLimits, AliasTable, Destination, RouteOptions, Router, VirtualDomain};
 use crate::runtime::SharedRuntime;
@@ -188,7 +188,23 @@ impl Config {
         }
         // Never write a file the hub would then refuse to load.
         PasswdFile::parse(&out).map_err(|e| setup_err(&path, e))?;
+        #[cfg(unix)]
+        let owner = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(&path).ok().map(|m| (m.uid(), m.gid()))
+        };
         write_private(&path, out.as_bytes())?;
+        // Run by root for a hub that runs as another user (`run_as`): the new file keeps the
+        // old one's owner, or the hub could no longer read it on reload.
+        #[cfg(unix)]
+        if let Some((uid, gid)) = owner {
+            use std::os::unix::fs::MetadataExt;
+            let now = std::fs::metadata(&path).map_err(|e| setup_err(&path, e))?;
+            if (now.uid(), now.gid()) != (uid, gid) {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .map_err(|e| setup_err(&path, e))?;
+            }
+        }
         Ok(!found)
     }
 
@@ -227,6 +243,23 @@ impl Config {
         let mut t = AliasTable::load(&p, &limits).map_err(|e| setup_err(&p, e))?;
         t.load_includes(&limits).map_err(|e| setup_err(&p, e))?;
         Ok(t)
+    }
+
+    /// Loads `[policy] access_file` (not set, or missing: an empty table). A syntax error
+    /// names the file and line.
+    pub fn load_access(&self) -> Result<AccessTable, ConfigError> {
+        let Some(f) = &self.policy.access_file else {
+            return Ok(AccessTable::default());
+        };
+        let p = self.path(f);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(AccessTable::default());
+            }
+            Err(e) => return Err(setup_err(&p, e)),
+        };
+        AccessTable::parse(&text).map_err(|e| setup_err(&p, e))
     }
 
     /// The SASL mechanisms offered: those a SCRAM-SHA-256 entry (what the hub writes) serves.
@@ -286,14 +319,19 @@ impl Config {
         Router::new(self.route_options(), aliases, Arc::new(known))
     }
 
-    /// Relay control and limits for the MTA listeners; `submission` requires AUTH.
-    pub fn policy_options(&self, submission: bool) -> PolicyOptions {
+    /// Relay control, the access table `access` (from [`Config::load_access`]), rate and
+    /// size limits for the MTA listeners; `submission` requires AUTH.
+    pub fn policy_options(&self, submission: bool, access: AccessTable) -> PolicyOptions {
         PolicyOptions {
             relay_networks: self.relay.networks.clone(),
+            access,
             max_message_size: self.limits.max_message_size,
             max_recipients: self.limits.max_recipients,
             require_auth: submission,
             sender_login_match: submission,
+            max_messages_per_client: self.policy.max_messages_per_client,
+            max_messages_per_user: self.policy.max_messages_per_user,
+            rate_window: Duration::from_secs(self.policy.rate_window_secs),
             ..PolicyOptions::default()
         }
     }
