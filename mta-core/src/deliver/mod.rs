@@ -15,6 +15,7 @@
 
 #[cfg(feature = "hickory")]
 mod hickory;
+mod lmtp;
 mod local;
 pub mod resolve;
 
@@ -26,6 +27,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "hickory")]
 pub use hickory::HickoryResolver;
+pub use lmtp::{LmtpConnector, LmtpRecipient, LmtpTarget, LmtpTransport};
 pub use local::{LocalDelivery, LocalOptions};
 
 use crate::queue::{Notify, QueueId, Ret};

@@ -32,7 +32,7 @@ use mailhub_smtp_proto::client::Envelope;
 use mailhub_smtp_proto::params::{Notify, Orcpt, Ret};
 use mailhub_smtp_proto::{ForwardPath, MailParams, RcptParams, ReversePath};
 
-use super::io::{Deadline, timeout};
+pub(crate) use super::io::{Deadline, timeout};
 use super::smtp_client::{
     Connection, DeliverError, DeliveryReport, FileBody, RcptStatus, SmtpClientConfig,
 };
