@@ -5,7 +5,9 @@
 //! [`server_input`]: octet 0 picks how the rest is split into reads (1 to 64 octets) and, in
 //! its top bits, whether plaintext logins are allowed and whether the caller accepts logins;
 //! the rest is what a client sent. A scripted caller answers every decision (login, SASL,
-//! STARTTLS, SELECT of a three-message mailbox, mail from another session now and then).
+//! STARTTLS, SELECT of a three-message mailbox, mail from another session now and then;
+//! QRESYNC's expunged-UID questions answered with a list or "forgotten" in turn; WITHIN
+//! against a fixed time of day).
 //! Invariants: no panic; the server's output frames and parses as IMAP responses; output
 //! and events stay bounded by the input; nothing is read after the session closed.
 
@@ -85,6 +87,8 @@ pub fn server_input(data: &[u8]) {
     options.starttls = true;
     options.quota = true;
     options.acl = true;
+    options.qresync = true;
+    options.within = true;
     options.sasl_mechanisms = vec!["PLAIN".into(), "SCRAM-SHA-256".into()];
     let mut limits = ServerLimits::default();
     limits.framing = Limits::server()
@@ -96,6 +100,7 @@ pub fn server_input(data: &[u8]) {
     let accept = ctl & 0x80 != 0;
     let mut now = Instant::now();
     let mut server = Server::new(options, now);
+    server.handle_wall_clock(std::time::UNIX_EPOCH + Duration::from_secs(1_709_251_200));
     let mut out = server.poll_transmit().unwrap_or_default();
     let mut next_uid = 10;
     let mut events = 0usize;
@@ -158,7 +163,22 @@ pub fn server_input(data: &[u8]) {
                     ];
                     server.mailbox_list(&entries).unwrap();
                 }
-                ServerEvent::Expunge { uids, .. } => server.expunged(&uids).unwrap(),
+                ServerEvent::Expunge { uids, .. } => {
+                    server.expunged_at(&uids, Some(60 + n as u64)).unwrap();
+                }
+                ServerEvent::ExpungedSince { uids, .. } => {
+                    if n % 2 == 0 {
+                        // Some of the asked UIDs, some not asked, some still present.
+                        let gone: Vec<NonZeroU32> = [1, 3, 4, 6, 7, 9, 11, 4_000_000_000]
+                            .into_iter()
+                            .filter(|u| *u == 4_000_000_000 || uids.contains(*u, 0))
+                            .filter_map(NonZeroU32::new)
+                            .collect();
+                        server.expunged_since(Some(&gone)).unwrap();
+                    } else {
+                        server.expunged_since(None).unwrap();
+                    }
+                }
                 ServerEvent::Store { uids, flags, .. } => {
                     let result: Vec<StoredFlags> = uids
                         .iter()

@@ -56,13 +56,15 @@ pub(super) struct VanishedJob {
     then: Then,
 }
 
-/// The set's numbers as sorted, merged inclusive intervals, `*` standing for `largest`.
+/// The set's numbers as sorted, merged inclusive intervals, `*` standing for `largest`, and
+/// nothing above `largest`: UIDs from UIDNEXT on were never given, so never expunged.
 pub(super) fn intervals(set: &SequenceSet, largest: u32) -> Vec<(u32, u32)> {
     let mut v: Vec<(u32, u32)> = set
         .ranges()
         .iter()
         .map(|r| r.bounds(largest))
-        .filter(|(a, _)| *a > 0)
+        .map(|(a, b)| (a, b.min(largest)))
+        .filter(|(a, b)| *a > 0 && a <= b)
         .collect();
     v.sort_unstable();
     let mut out: Vec<(u32, u32)> = Vec::with_capacity(v.len());
@@ -392,9 +394,10 @@ mod tests {
     #[test]
     fn intervals_merge_and_sort() {
         let s = SequenceSet::from_numbers(&[9, 1, 2, 3, 5]).unwrap();
-        assert_eq!(intervals(&s, 0), vec![(1, 3), (5, 5), (9, 9)]);
-        let all = SequenceSet::range(1, 4).unwrap();
-        assert_eq!(intervals(&all, 0), vec![(1, 4)]);
+        assert_eq!(intervals(&s, 20), vec![(1, 3), (5, 5), (9, 9)]);
+        assert_eq!(intervals(&s, 4), vec![(1, 3)]);
+        let all = SequenceSet::range(1, u32::MAX).unwrap();
+        assert_eq!(intervals(&all, 4), vec![(1, 4)]);
         assert!(in_intervals(&[(1, 3), (9, 9)], 9));
         assert!(!in_intervals(&[(1, 3), (9, 9)], 4));
         assert_eq!(
