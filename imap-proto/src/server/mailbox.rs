@@ -173,12 +173,8 @@ impl Server {
         } else {
             "LIST completed"
         };
-        if return_opts
-            .iter()
-            .any(|o| matches!(o, ListReturnOpt::Status(_)))
-        {
-            // LIST-STATUS (RFC 5819) is not announced.
-            self.bad(Status::bad(Some(tag), None, "LIST-STATUS not supported"));
+        if lsub && Self::status_return(&return_opts).is_some() {
+            self.bad(Status::bad(Some(tag), None, "LSUB takes no STATUS"));
             return;
         }
         if selection.contains(&ListSelectOpt::RecursiveMatch)
@@ -294,6 +290,10 @@ impl Server {
         };
         let delim = self.delim();
         let lines = list::run(&query, entries, delim, |n| self.encode_name(n));
+        if let Some(items) = Self::status_return(&query.return_opts) {
+            self.start_list_status(tag, items, &query.selection, lines);
+            return Ok(());
+        }
         for entry in lines {
             self.data(if query.lsub {
                 Data::Lsub(entry)
@@ -315,32 +315,46 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no STATUS is pending.
     pub fn mailbox_status(&mut self, data: &StatusData) -> Result<(), UsageError> {
-        let Some((tag, Decision::Status { mailbox, items })) =
-            self.take_decision(|d| matches!(d, Decision::Status { .. }))
-        else {
-            return Err(UsageError::NotExpected {
-                method: "mailbox_status",
-            });
+        let (tag, mailbox, items) = match self
+            .take_decision(|d| matches!(d, Decision::Status { .. } | Decision::ListStatus(..)))
+        {
+            Some((tag, Decision::Status { mailbox, items })) => (tag, mailbox, items),
+            Some((_, Decision::ListStatus(job, entry))) => {
+                let items = job.items().to_vec();
+                let values = status_values(items, data);
+                self.list_status_answer(job, *entry, values);
+                return Ok(());
+            }
+            _ => {
+                return Err(UsageError::NotExpected {
+                    method: "mailbox_status",
+                });
+            }
         };
-        let items = items
-            .into_iter()
-            .map(|i| {
-                let v = match i {
-                    StatusItem::Messages => Some(u64::from(data.messages)),
-                    StatusItem::Recent => Some(u64::from(data.recent)),
-                    StatusItem::UidNext => Some(u64::from(data.uid_next)),
-                    StatusItem::UidValidity => Some(u64::from(data.uid_validity)),
-                    StatusItem::Unseen => Some(u64::from(data.unseen)),
-                    StatusItem::Deleted => Some(u64::from(data.deleted)),
-                    StatusItem::Size => Some(data.size),
-                    StatusItem::HighestModSeq => Some(data.highest_modseq),
-                    StatusItem::AppendLimit => data.append_limit,
-                };
-                (i, v)
-            })
-            .collect();
+        let items = status_values(items, data);
         self.data(Data::Status { mailbox, items });
         self.tagged(Status::ok(Some(tag), None, "STATUS completed"));
         Ok(())
     }
+}
+
+/// The values of the STATUS items asked for.
+fn status_values(items: Vec<StatusItem>, data: &StatusData) -> Vec<(StatusItem, Option<u64>)> {
+    items
+        .into_iter()
+        .map(|i| {
+            let v = match i {
+                StatusItem::Messages => Some(u64::from(data.messages)),
+                StatusItem::Recent => Some(u64::from(data.recent)),
+                StatusItem::UidNext => Some(u64::from(data.uid_next)),
+                StatusItem::UidValidity => Some(u64::from(data.uid_validity)),
+                StatusItem::Unseen => Some(u64::from(data.unseen)),
+                StatusItem::Deleted => Some(u64::from(data.deleted)),
+                StatusItem::Size => Some(data.size),
+                StatusItem::HighestModSeq => Some(data.highest_modseq),
+                StatusItem::AppendLimit => data.append_limit,
+            };
+            (i, v)
+        })
+        .collect()
 }

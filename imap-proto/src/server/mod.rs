@@ -49,6 +49,7 @@ mod event;
 mod fetch;
 mod fetch_body;
 mod list;
+mod list_status;
 mod mailbox;
 mod messages;
 mod options;
@@ -117,6 +118,11 @@ enum Decision {
     Done(&'static str),
     /// LIST or LSUB.
     List(list::ListQuery),
+    /// LIST-STATUS: the STATUS of this line's mailbox.
+    ListStatus(
+        Box<list_status::ListStatusJob>,
+        Box<crate::response::ListEntry>,
+    ),
     /// EXPUNGE, UID EXPUNGE or CLOSE.
     Expunge { close: bool },
     /// STORE: how to report the result.
@@ -385,6 +391,11 @@ impl Server {
         if matches!(decision, Decision::AppendMessage { .. }) {
             self.reject_append_message();
         }
+        if let Decision::ListStatus(job, entry) = decision {
+            // One mailbox's STATUS failed: the LIST goes on (RFC 5819 §2).
+            self.list_status_refused(job, *entry, code.as_ref());
+            return Ok(());
+        }
         self.status(Status::no(Some(tag), code, text));
         if matches!(decision, Decision::Login) {
             self.count_error();
@@ -469,6 +480,7 @@ impl Server {
                 "UNSELECT",
                 "NAMESPACE",
                 "LIST-EXTENDED",
+                "LIST-STATUS",
                 "SPECIAL-USE",
                 "CREATE-SPECIAL-USE",
                 "STATUS=SIZE",
