@@ -2,6 +2,14 @@
 //! DKIM/DMARC, greylisting — with a DNSBL check over the [`Resolver`] trait and an in-memory
 //! greylisting implementation.
 //!
+//! A [`MessageHook`] runs at the end of the content (RFC 5321 §4.1.1.4: the reply to the
+//! final dot is the receiver's last chance to refuse), before the message is committed: it
+//! sees the envelope and the message as received (whole up to
+//! [`PolicyOptions::max_hook_message`](super::PolicyOptions::max_hook_message), else its
+//! start), and may refuse it ([`HookVerdict::Reject`]: a 5yz reply rejects, a 4yz reply
+//! tempfails and the client retries) or add header fields such as `Authentication-Results`
+//! (RFC 8601) above the rest ([`HookVerdict::AddHeaders`]).
+//!
 //! Greylisting (the triplet method): the first attempt of a (client network, sender,
 //! recipient) triplet is deferred with 451 4.7.1; a retry after [`GreylistOptions::delay`]
 //! and before [`GreylistOptions::retry_window`] passes, and the triplet is then remembered for
@@ -27,6 +35,75 @@ pub enum HookVerdict {
     Pass,
     /// Refuse (or defer, with a 4yz reply).
     Reject(Reply),
+    /// No objection, and (message hooks only; other stages treat it as [`HookVerdict::Pass`])
+    /// these header fields go on top of the message, each a whole field `Name: value`
+    /// (continuation lines start with a space or tab; the line end is added). A field that
+    /// is not well formed (RFC 5322 §2.2) is dropped and logged.
+    AddHeaders(Vec<String>),
+}
+
+impl HookVerdict {
+    /// A temporary refusal: 451 4.7.1 with `text` (the client retries later).
+    pub fn tempfail(text: &str) -> HookVerdict {
+        HookVerdict::Reject(Reply::new(451, "4.7.1", text))
+    }
+}
+
+/// The message a [`MessageHook`] checks, with its envelope.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct HookMessage<'a> {
+    /// The client's address.
+    pub client_ip: IpAddr,
+    /// Its HELO/EHLO/LHLO name (empty when none was given).
+    pub helo: &'a str,
+    /// The envelope sender, empty for `<>`.
+    pub sender: &'a str,
+    /// The accepted recipients.
+    pub recipients: &'a [String],
+    /// The authenticated user, if any.
+    pub authenticated: Option<&'a str>,
+    /// Whether the client may relay (authenticated, or in a relay network): a signing hook
+    /// signs these, a verifying hook may skip them.
+    pub trusted: bool,
+    /// The message as the client sent it (CRLF line ends, without the `Received:` field this
+    /// hop adds): whole, or its first octets when [`HookMessage::complete`] is false.
+    pub message: &'a [u8],
+    /// Whether [`HookMessage::message`] is the whole message.
+    pub complete: bool,
+}
+
+impl HookMessage<'_> {
+    /// The header block of [`HookMessage::message`], up to and including the empty line that
+    /// ends it; `None` when it is not all there (a header block longer than what was kept).
+    pub fn header(&self) -> Option<&[u8]> {
+        let m = self.message;
+        if m.starts_with(b"\r\n") {
+            return Some(&m[..2]);
+        }
+        m.windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| &m[..i + 4])
+            .or_else(|| self.complete.then_some(m))
+    }
+}
+
+/// Whether `field` is one well-formed header field (RFC 5322 §2.2, §3.6.8): a printable name
+/// without `:`, a colon, and a value whose line breaks are all CRLF followed by space or tab.
+pub(crate) fn valid_field(field: &str) -> bool {
+    let Some((name, value)) = field.split_once(':') else {
+        return false;
+    };
+    if name.is_empty() || !name.bytes().all(|b| (33..=126).contains(&b)) {
+        return false;
+    }
+    let v = value.as_bytes();
+    v.iter().enumerate().all(|(i, &b)| match b {
+        b'\r' => v.get(i + 1) == Some(&b'\n') && matches!(v.get(i + 2), Some(b' ' | b'\t')),
+        b'\n' => i > 0 && v[i - 1] == b'\r',
+        0 => false,
+        _ => true,
+    })
 }
 
 /// A check of the connecting client (DNSBL), run at connect time.
@@ -56,12 +133,14 @@ pub trait RecipientHook: Send + Sync {
     ) -> HookVerdict;
 }
 
-/// A check of the message once its header is known (DKIM/DMARC verification with the
-/// `mail-auth` crate, RFC 6376/7489), run after DATA.
+/// A check of the message at the end of its content, before the reply to it (DKIM/DMARC
+/// verification with the `mail-auth` crate, RFC 6376/7489, adding `Authentication-Results`,
+/// RFC 8601; content filters). It runs for every client; [`HookMessage::trusted`] tells the
+/// hook whether the client may relay.
 #[async_trait]
 pub trait MessageHook: Send + Sync {
-    /// Checks the message header block (`header` ends with the empty line).
-    async fn check_message(&self, ip: IpAddr, sender: &str, header: &[u8]) -> HookVerdict;
+    /// Checks `message`.
+    async fn check_message(&self, message: &HookMessage<'_>) -> HookVerdict;
 }
 
 /// DNS blocklists (RFC 5782): the client is listed when `reversed-ip.zone` has an A record.
@@ -312,6 +391,37 @@ mod tests {
             g.check(other, "a", "b", m(5 * 3600)),
             HookVerdict::Reject(_)
         ));
+    }
+
+    #[test]
+    fn header_fields_and_header_blocks() {
+        assert!(valid_field("Authentication-Results: mx.test; dkim=pass"));
+        assert!(valid_field("X-Folded: one\r\n\ttwo"));
+        assert!(
+            !valid_field("X-Injected: one\r\nBcc: x@y"),
+            "a new line, not a fold"
+        );
+        assert!(!valid_field("X-Bare: one\ntwo"));
+        assert!(!valid_field("Bad Name: x"));
+        assert!(!valid_field("no colon"));
+        assert!(!valid_field(": empty name"));
+        let m = |message: &'static [u8], complete| HookMessage {
+            client_ip: "192.0.2.1".parse().unwrap(),
+            helo: "",
+            sender: "",
+            recipients: &[],
+            authenticated: None,
+            trusted: false,
+            message,
+            complete,
+        };
+        assert_eq!(
+            m(b"A: 1\r\nB: 2\r\n\r\nbody\r\n", true).header(),
+            Some(&b"A: 1\r\nB: 2\r\n\r\n"[..])
+        );
+        assert_eq!(m(b"\r\nbody", true).header(), Some(&b"\r\n"[..]));
+        assert_eq!(m(b"A: 1\r\n", true).header(), Some(&b"A: 1\r\n"[..]));
+        assert_eq!(m(b"A: 1\r\nB: 2", false).header(), None);
     }
 
     #[test]

@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 pub use access::{AccessError, AccessTable, Action, IpNet, canonical};
 pub use hooks::{
-    ClientHook, Dnsbl, Greylist, GreylistOptions, HookVerdict, MessageHook, RecipientHook,
-    SenderHook,
+    ClientHook, Dnsbl, Greylist, GreylistOptions, HookMessage, HookVerdict, MessageHook,
+    RecipientHook, SenderHook,
 };
 pub use limits::{ConnectionGuard, ConnectionLimiter, RateLimiter, client_key};
 pub use reply::Reply;
@@ -128,6 +128,9 @@ pub struct PolicyOptions {
     pub rate_window: Duration,
     /// Most client addresses and users the rate limiters track.
     pub max_tracked: usize,
+    /// The most of a message held in memory for the [`MessageHook`]s (1 MiB): a longer
+    /// message is shown to them cut (its header block whole when it fits).
+    pub max_hook_message: usize,
 }
 
 impl std::fmt::Debug for PolicyOptions {
@@ -161,6 +164,7 @@ impl Default for PolicyOptions {
             max_messages_per_user: 1000,
             rate_window: Duration::from_secs(3600),
             max_tracked: 100_000,
+            max_hook_message: 1024 * 1024,
         }
     }
 }
@@ -173,6 +177,7 @@ pub struct Policy {
     client_hooks: Vec<Arc<dyn ClientHook>>,
     sender_hooks: Vec<Arc<dyn SenderHook>>,
     recipient_hooks: Vec<Arc<dyn RecipientHook>>,
+    message_hooks: Vec<Arc<dyn MessageHook>>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -205,6 +210,7 @@ impl Policy {
             client_hooks: Vec::new(),
             sender_hooks: Vec::new(),
             recipient_hooks: Vec::new(),
+            message_hooks: Vec::new(),
         }
     }
 
@@ -224,6 +230,46 @@ impl Policy {
     pub fn with_recipient_hook(mut self, h: Arc<dyn RecipientHook>) -> Policy {
         self.recipient_hooks.push(h);
         self
+    }
+
+    /// Adds an end-of-content hook (DKIM/DMARC verification, content filters).
+    pub fn with_message_hook(mut self, h: Arc<dyn MessageHook>) -> Policy {
+        self.message_hooks.push(h);
+        self
+    }
+
+    /// Whether any [`MessageHook`] is configured (the SMTP driver then holds the message
+    /// back until its end, up to [`PolicyOptions::max_hook_message`]).
+    pub fn has_message_hooks(&self) -> bool {
+        !self.message_hooks.is_empty()
+    }
+
+    /// At the end of the content: runs the message hooks in order. The first refusal wins;
+    /// otherwise the header fields all hooks add, in order ([`HookVerdict::AddHeaders`],
+    /// malformed ones dropped), or [`HookVerdict::Pass`].
+    pub async fn check_message(&self, message: &HookMessage<'_>) -> HookVerdict {
+        let mut add = Vec::new();
+        for h in &self.message_hooks {
+            match h.check_message(message).await {
+                HookVerdict::Reject(r) => return HookVerdict::Reject(r),
+                HookVerdict::AddHeaders(fields) => {
+                    for f in fields {
+                        let f = f.trim_end_matches(['\r', '\n']).to_owned();
+                        if hooks::valid_field(&f) {
+                            add.push(f);
+                        } else {
+                            tracing::warn!(field = %f.escape_debug(), "message hook added a malformed header field; dropped");
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if add.is_empty() {
+            HookVerdict::Pass
+        } else {
+            HookVerdict::AddHeaders(add)
+        }
     }
 
     /// The options.

@@ -17,7 +17,12 @@
 //! 554 5.7.1) and then [`MessageSink::check_recipient`] (a full mailbox: 452 4.2.2) at RCPT.
 //! The content goes to the [`MessageSink`] behind a `Received:` field (RFC 5321 §4.4, with the
 //! RFC 3848 protocol names ESMTPS/ESMTPA/ESMTPSA), and 250 is sent only after
-//! [`MessageWriter::commit`] returned.
+//! [`MessageWriter::commit`] returned. When the policy has message hooks
+//! ([`Policy::check_message`]: DKIM/DMARC, content filters) the content is held back — up to
+//! [`PolicyOptions::max_hook_message`](policy::PolicyOptions::max_hook_message), then shown to
+//! the hooks cut — and at its end (RFC 5321 §4.1.1.4, the last moment to refuse) the hooks
+//! decide: the message is refused with their reply (5yz rejected, 4yz tempfailed), or goes to
+//! the sink with the header fields they add (`Authentication-Results`, RFC 8601) on top.
 //!
 //! AUTH mechanisms are the authenticator's registry's, computed for "TLS possible"; the engine
 //! offers AUTH before TLS only where the authenticator allows plaintext (loopback by default),
@@ -37,7 +42,7 @@ use super::io::{Deadline, SessionId, handshake, in_span, read_until, refuse_with
 pub use super::pop3::TlsMode;
 use super::smtp_sink::{Envelope, EnvelopeRecipient, MessageSink, MessageWriter, SinkError};
 use crate::auth::{AuthError, Authenticator, ConnectionInfo, SaslExchange, SaslStep};
-use crate::policy::{self, Client, Policy, RcptVerdict, Verdict};
+use crate::policy::{self, Client, HookVerdict, Policy, RcptVerdict, Verdict};
 use crate::route::Router;
 use crate::runtime::SharedRuntime;
 use crate::tls::Stream;
@@ -188,6 +193,12 @@ struct Tx {
     /// the missing `Date:`/`Message-ID:` can be added (RFC 6409 §8.2, §8.3); `None` once
     /// written (or in other modes).
     head: Option<Vec<u8>>,
+    /// With message hooks: the content held for them (`None` once they ran).
+    held: Option<Vec<u8>>,
+    /// With message hooks: the `Received:` field, written with the held content.
+    prefix: Vec<u8>,
+    /// The message hooks refused the message with this reply.
+    refused: Option<policy::Reply>,
 }
 
 /// The longest header block held back for the submission fix-ups; a longer one goes through
@@ -503,6 +514,9 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             failed: None,
             begun: false,
             head: None,
+            held: None,
+            prefix: Vec::new(),
+            refused: None,
         });
         self.server.accept().map_err(usage)
     }
@@ -621,7 +635,19 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         let header = self.received(&tx.envelope);
         let started = self.config.sink.begin(&tx.envelope).await;
         let tx = self.tx.as_mut().expect("checked above");
+        let hooks = self.config.policy.has_message_hooks();
         match started {
+            Ok(w) if hooks => {
+                // The trace field goes in with the held content, below the hooks' fields.
+                tx.writer = Some(w);
+                tx.begun = true;
+                tx.prefix = header;
+                tx.held = Some(Vec::new());
+                if self.config.mode == SmtpMode::Submission {
+                    tx.head = Some(Vec::new());
+                }
+                Ok(true)
+            }
             Ok(mut w) => {
                 if let Err(e) = w.write(&header).await {
                     w.abort().await;
@@ -653,7 +679,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
 
     async fn body(&mut self, chunk: &[u8]) {
         let Some(tx) = self.tx.as_mut() else { return };
-        if tx.failed.is_some() {
+        if tx.failed.is_some() || tx.refused.is_some() {
             return;
         }
         if let Some(head) = tx.head.as_mut() {
@@ -664,14 +690,85 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             }
             return;
         }
+        self.emit(chunk).await;
+    }
+
+    /// Passes content on: into the hooks' hold while they have not run, else to the writer.
+    async fn emit(&mut self, data: &[u8]) {
+        let limit = self.config.policy.options().max_hook_message;
+        let Some(tx) = self.tx.as_mut() else { return };
+        if tx.failed.is_some() || tx.refused.is_some() {
+            return;
+        }
+        if let Some(held) = tx.held.as_mut() {
+            held.extend_from_slice(data);
+            if held.len() > limit {
+                self.run_hooks(false).await;
+            }
+            return;
+        }
+        self.write_sink(data).await;
+    }
+
+    /// Writes to the sink's writer; a failure refuses the message at its end.
+    async fn write_sink(&mut self, data: &[u8]) {
+        let Some(tx) = self.tx.as_mut() else { return };
         if let Some(w) = tx.writer.as_mut()
-            && let Err(e) = w.write(chunk).await
+            && let Err(e) = w.write(data).await
         {
             tx.failed = Some(e);
             if let Some(w) = tx.writer.take() {
                 w.abort().await;
             }
         }
+    }
+
+    /// Runs the message hooks over the held content (`complete`: all of it), then writes
+    /// their header fields, the `Received:` field and the content, or drops the message
+    /// when they refuse it.
+    async fn run_hooks(&mut self, complete: bool) {
+        let limit = self.config.policy.options().max_hook_message;
+        let trusted = self.config.policy.may_relay(&self.client);
+        let Some(tx) = self.tx.as_mut() else { return };
+        let Some(held) = tx.held.take() else { return };
+        let recipients: Vec<String> = tx
+            .envelope
+            .recipients
+            .iter()
+            .map(|r| r.address.clone())
+            .collect();
+        let env = &tx.envelope;
+        let message = policy::HookMessage {
+            client_ip: env.client_ip,
+            helo: env.helo.as_deref().unwrap_or(""),
+            sender: &env.sender,
+            recipients: &recipients,
+            authenticated: env.authenticated.as_deref(),
+            trusted,
+            message: &held[..held.len().min(limit)],
+            complete,
+        };
+        let mut out = Vec::with_capacity(held.len() + tx.prefix.len() + 256);
+        match self.config.policy.check_message(&message).await {
+            HookVerdict::Reject(r) => {
+                tracing::info!(reply = %r, "message refused by a message hook");
+                tx.refused = Some(r);
+                if let Some(w) = tx.writer.take() {
+                    w.abort().await;
+                }
+                return;
+            }
+            HookVerdict::AddHeaders(fields) => {
+                for f in fields {
+                    out.extend_from_slice(f.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            _ => {}
+        }
+        out.append(&mut tx.prefix);
+        out.extend_from_slice(&held);
+        self.write_sink(&out).await;
     }
 
     /// Writes the held-back start of a submitted message, after the fix-up fields when `fix`
@@ -690,14 +787,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             out = policy::submission_fixups(&head, &self.server.options().hostname, &unique, now);
         }
         out.extend_from_slice(&head);
-        if let Some(w) = tx.writer.as_mut()
-            && let Err(e) = w.write(&out).await
-        {
-            tx.failed = Some(e);
-            if let Some(w) = tx.writer.take() {
-                w.abort().await;
-            }
-        }
+        self.emit(&out).await;
     }
 
     async fn abort_tx(&mut self) {
@@ -709,20 +799,33 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
     }
 
     async fn message_end(&mut self) -> io::Result<()> {
+        let ok = |t: &Tx| t.failed.is_none() && t.refused.is_none();
+        if self.tx.as_ref().is_some_and(|t| t.head.is_some() && ok(t)) {
+            // A message that is all header (or empty) ends here.
+            self.write_head(true).await;
+        }
+        if self.tx.as_ref().is_some_and(|t| t.held.is_some() && ok(t)) {
+            self.run_hooks(true).await;
+        }
         let Some(mut tx) = self.tx.take() else {
             return self
                 .server
                 .reject(reply(503, "5.5.1", "No transaction"))
                 .map_err(usage);
         };
-        if tx.head.is_some() && tx.failed.is_none() {
-            // A message that is all header (or empty) ends here.
-            self.tx = Some(tx);
-            self.write_head(true).await;
-            tx = self.tx.take().expect("put back above");
-        }
         let n = tx.envelope.recipients.len();
         let lmtp = self.config.mode == SmtpMode::Lmtp;
+        if let Some(r) = tx.refused.take() {
+            if let Some(w) = tx.writer.take() {
+                w.abort().await;
+            }
+            let r = policy_reply(&r);
+            return if lmtp {
+                self.server.lmtp_replies(vec![r; n]).map_err(usage)
+            } else {
+                self.server.reject(r).map_err(usage)
+            };
+        }
         let result = match (tx.failed.take(), tx.writer.take()) {
             (Some(e), w) => {
                 if let Some(w) = w {
