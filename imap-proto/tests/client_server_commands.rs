@@ -10,7 +10,7 @@ mod server_support;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use mailhub_imap_proto::client::{Client, ClientEvent, ClientOptions};
+use mailhub_imap_proto::client::{Client, ClientEvent, ClientOptions, ClientState};
 use mailhub_imap_proto::command::StatusItem;
 use mailhub_imap_proto::response::{Code, Data, ESearchItem, MessageData, Thread};
 use mailhub_imap_proto::server::ServerOptions;
@@ -439,6 +439,30 @@ fn idle_reports_another_sessions_delivery_and_qresync_vanished() {
             uids: SequenceSet::single(1).unwrap()
         })
     );
+}
+
+#[test]
+fn unauthenticate_then_login_as_someone_else() {
+    let mut opts = ServerOptions::default();
+    opts.unauthenticate = true;
+    opts.allow_plaintext = true;
+    let mut net = Net::new(opts, true);
+    net.ok("SELECT INBOX");
+    assert_eq!(net.client.state(), ClientState::Selected);
+    net.ok("UNAUTHENTICATE");
+    assert_eq!(net.client.state(), ClientState::NotAuthenticated);
+    // The client asked for the capabilities again by itself.
+    assert!(net.client.has_capability("AUTH=PLAIN"));
+    assert!(!net.client.has_capability("UNAUTHENTICATE"));
+    let o = net.run(body("LOGIN wilma wrong"));
+    assert_eq!(
+        (o.kind, o.code),
+        (StatusKind::No, Some(Code::AuthenticationFailed))
+    );
+    let o = net.ok("LOGIN wilma sesame");
+    assert!(matches!(o.code, Some(Code::Capability(_))));
+    assert_eq!(net.client.state(), ClientState::Authenticated);
+    assert_eq!(net.w.clients[net.s].server.user(), Some("wilma"));
 }
 
 #[test]

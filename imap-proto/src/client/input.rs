@@ -317,6 +317,15 @@ impl Client {
                 };
             }
             Kind::Deselect if ok => self.state = ClientState::Authenticated,
+            Kind::Barrier if ok => {
+                // UNAUTHENTICATE (RFC 8437): logged out, the capabilities are the pre-login
+                // ones again.
+                self.state = ClientState::NotAuthenticated;
+                self.capabilities = None;
+                if self.opts.refresh_capabilities {
+                    self.queue_internal_capability();
+                }
+            }
             Kind::Logout => closing = true,
             _ => {}
         }

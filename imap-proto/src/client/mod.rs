@@ -156,7 +156,8 @@ enum Kind {
     Append,
     /// COMPRESS (RFC 4978): after its OK the stream is DEFLATE in both directions.
     Compress,
-    /// Changes state in a way the engine does not follow (UNAUTHENTICATE).
+    /// UNAUTHENTICATE (RFC 8437): back to the not authenticated state; nothing may be
+    /// pipelined behind it.
     Barrier,
     /// May expunge messages.
     Expunge,

@@ -47,7 +47,9 @@ fn allowed(body: &CommandBody) -> Allowed {
         | C::Move { .. }
         | C::Sort { .. }
         | C::Thread { .. } => Allowed::Selected,
-        C::Compress(_) | C::Unauthenticate => Allowed::Never,
+        C::Compress(_) => Allowed::Never,
+        // Checked against ServerOptions::unauthenticate in on_command.
+        C::Unauthenticate => Allowed::LoggedIn,
         _ => Allowed::LoggedIn,
     }
 }
@@ -60,7 +62,11 @@ impl Server {
     pub(super) fn on_command(&mut self, cmd: Command) {
         let Command { tag, body } = cmd;
         let state = self.state;
-        let refusal = match (allowed(&body), state) {
+        let mut allowed = allowed(&body);
+        if matches!(body, CommandBody::Unauthenticate) && !self.opts.unauthenticate {
+            allowed = Allowed::Never;
+        }
+        let refusal = match (allowed, state) {
             (Allowed::Never, _) => Some("Command not supported"),
             (Allowed::NotAuthenticated, State::Authenticated | State::Selected) => {
                 Some("Already authenticated")
@@ -98,6 +104,7 @@ impl Server {
                 self.tagged(Status::ok(Some(tag), None, "CAPABILITY completed"));
             }
             C::Noop => self.tagged(Status::ok(Some(tag), None, "NOOP completed")),
+            C::Unauthenticate => self.on_unauthenticate(tag),
             C::Check => self.tagged(Status::ok(Some(tag), None, "CHECK completed")),
             C::Select { mailbox, params } => self.on_select(tag, mailbox, &params, false),
             C::Examine { mailbox, params } => self.on_select(tag, mailbox, &params, true),
@@ -286,6 +293,20 @@ impl Server {
                 self.status(Status::no(Some(tag), code, "Not implemented yet"));
             }
         }
+    }
+
+    /// UNAUTHENTICATE (RFC 8437 §3): the selected mailbox is closed without expunging, the
+    /// ENABLEd extensions and the saved search are dropped, the user is forgotten; TLS stays.
+    fn on_unauthenticate(&mut self, tag: Tag) {
+        self.unselect();
+        self.enabled.clear();
+        self.user = None;
+        self.state = State::NotAuthenticated;
+        self.flush = None;
+        // The login timer applies again from the next handle_timeout.
+        self.activity = true;
+        self.events.push_back(ServerEvent::Unauthenticated);
+        self.status(Status::ok(Some(tag), None, "UNAUTHENTICATE completed"));
     }
 
     fn on_id(&mut self, tag: Tag, fields: Option<Vec<(IString, NString)>>) {

@@ -70,6 +70,10 @@ pub enum ServerEvent {
         /// The capabilities newly enabled, upper case.
         capabilities: Vec<String>,
     },
+    /// UNAUTHENTICATE (RFC 8437) succeeded: the session is not authenticated any more, its
+    /// mailbox closed and its ENABLEd extensions off. Drop the user's store and rights; the
+    /// next LOGIN or AUTHENTICATE may be another user.
+    Unauthenticated,
     /// IDLE began (RFC 2177): the caller may now watch the store for changes until
     /// [`ServerEvent::IdleEnded`].
     IdleStarted,

@@ -499,6 +499,9 @@ impl Server {
         if self.opts.within {
             caps.push("WITHIN".into());
         }
+        if self.opts.unauthenticate && self.state != State::NotAuthenticated {
+            caps.push("UNAUTHENTICATE".into());
+        }
         if self.opts.utf8_accept {
             caps.push("UTF8=ACCEPT".into());
         }

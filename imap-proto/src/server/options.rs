@@ -95,6 +95,10 @@ pub struct ServerOptions {
     /// WITHIN (RFC 5032) is announced: SEARCH OLDER/YOUNGER. The caller gives the time of day
     /// with [`super::Server::handle_wall_clock`]. Off by default.
     pub within: bool,
+    /// UNAUTHENTICATE (RFC 8437) is announced and served: the session goes back to the not
+    /// authenticated state and the caller gets [`super::ServerEvent::Unauthenticated`] (it
+    /// must drop what it holds for the user). Off by default.
+    pub unauthenticate: bool,
     /// QUOTA (RFC 9208) is announced and its commands passed to the caller.
     pub quota: bool,
     /// ACL (RFC 4314) is announced and its commands passed to the caller.
@@ -121,6 +125,7 @@ impl Default for ServerOptions {
             condstore: true,
             qresync: false,
             within: false,
+            unauthenticate: false,
             quota: false,
             acl: false,
         }

@@ -618,6 +618,18 @@ impl World {
                     let entries = [(String::new(), "lrswipkxtea".to_string())];
                     self.clients[i].server.acl(&entries).unwrap();
                 }
+                // The test store's only password.
+                ServerEvent::Login {
+                    username, password, ..
+                } => {
+                    if password.expose().as_slice() == b"sesame" {
+                        let user = username.clone();
+                        self.clients[i].server.accept_login(user).unwrap();
+                    } else {
+                        let code = Some(Code::AuthenticationFailed);
+                        self.clients[i].server.reject(code, "No").unwrap();
+                    }
+                }
                 ServerEvent::Unselected | ServerEvent::Closed { .. } => {
                     self.clients[i].selected = None;
                 }
