@@ -1,12 +1,14 @@
-//! Two hops over loopback: hop A is a durable queue on a virtual clock ([`ManualClock`])
-//! delivering with [`SmtpTransport`] through a static resolver (`example.test` MX →
-//! 127.0.0.1, the port of hop B); hop B is the SMTP server driver over a Maildir store. The
-//! scenarios: relay to the next hop, retry after a 451, over-quota deferral then bounce after
-//! expiry with the DSN landing in the sender's mailbox at B (RFC 3464), NOTIFY=SUCCESS
+//! Two hubs over loopback: hop A is an SMTP listener (the SMTP driver over a [`QueueSink`],
+//! relaying for 127.0.0.0/8) in front of a durable queue on a virtual clock
+//! ([`ManualClock`]) that delivers with [`SmtpTransport`] through a static resolver
+//! (`example.test` MX → 127.0.0.1, the port of hop B); hop B is the SMTP driver over a
+//! Maildir store. Mail enters hop A by SMTP from our client driver. The scenarios: relay to
+//! the next hop, retry after a 451, over-quota deferral then bounce after expiry with the
+//! DSN landing in the sender's mailbox at B (RFC 3464), NOTIFY=SUCCESS given over SMTP and
 //! honoured (RFC 3461 §4.1), an alias chain and plus-addressing end to end.
 //!
-//! Hop A is driven with `run_due` (no SMTP listener in front of it: the queue's enqueue API
-//! is what an accepting listener calls). Every test is bounded by a timeout.
+//! The queue at A is run with `run_due` so the virtual clock decides when retries are due.
+//! Every test is bounded by a timeout.
 
 mod smtp_support;
 
@@ -18,14 +20,16 @@ use std::time::{Duration, UNIX_EPOCH};
 use async_trait::async_trait;
 use mailhub_mta_core::bounce::DsnOptions;
 use mailhub_mta_core::deliver::resolve::StaticResolver;
-use mailhub_mta_core::queue::{ManualClock, NewMessage, NewRecipient, Notify, Queue, QueueOptions};
-use mailhub_mta_core::route::{AliasLimits, AliasTable, Destination, RouteOptions, Router};
+use mailhub_mta_core::policy::PolicyOptions;
+use mailhub_mta_core::queue::{ManualClock, Queue, QueueOptions};
+use mailhub_mta_core::route::{AliasLimits, AliasTable, RouteOptions, Router};
 use mailhub_mta_core::runtime::default_runtime;
-use mailhub_mta_core::session::smtp_client::SmtpClientConfig;
+use mailhub_mta_core::session::smtp_client::{BytesBody, RcptStatus, SmtpClientConfig, deliver};
 use mailhub_mta_core::session::smtp_sink::{Envelope, MessageSink, MessageWriter, SinkError};
 use mailhub_mta_core::session::smtp_transport::{AsyncStream, Connector, SmtpTransport};
-use mailhub_smtp_proto::Host;
-use mailhub_smtp_proto::client::ClientOptions;
+use mailhub_smtp_proto::client::{ClientOptions, Envelope as ClientEnvelope};
+use mailhub_smtp_proto::params::Notify;
+use mailhub_smtp_proto::{ForwardPath, Host, MailParams, RcptParams, ReversePath};
 use smtp_support::{Hub, LIMIT, Setup, split_trace, start};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -89,17 +93,40 @@ async fn hop_b(fail: usize) -> Hub {
 
 const T0: u64 = 1_700_000_000;
 
-/// Hop A: a queue on a virtual clock and an SMTP transport to hop B.
-async fn hop_a(dir: &std::path::Path, b: &Hub) -> (Queue, Arc<ManualClock>, SmtpTransport) {
+/// Hop A: an SMTP listener relaying for loopback clients into a queue on a virtual clock
+/// (its only local domain is `a.test`), and the queue's SMTP transport to hop B.
+struct HopA {
+    hub: Hub,
+    queue: Queue,
+    clock: Arc<ManualClock>,
+    transport: SmtpTransport,
+}
+
+async fn hop_a(dir: &std::path::Path, b: &Hub) -> HopA {
     let clock = Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(T0)));
     let options = QueueOptions {
         fsync: false,
         dsn: DsnOptions::new("queue.test"),
         ..QueueOptions::default()
     };
-    let (q, _) = Queue::open(dir, options, clock.clone(), default_runtime())
+    let (queue, _) = Queue::open(dir, options, clock.clone(), default_runtime())
         .await
         .unwrap();
+    let hub = start(Setup {
+        queue: Some(queue.clone()),
+        policy: PolicyOptions {
+            relay_networks: vec!["127.0.0.0/8".parse().unwrap()],
+            ..PolicyOptions::default()
+        },
+        tweak: Box::new(|c| {
+            let mut route = RouteOptions::default();
+            route.local_domains.insert("a.test".into());
+            let known: std::collections::HashSet<String> = ["root"].map(String::from).into();
+            c.router = Router::new(route, AliasTable::default(), Arc::new(known));
+        }),
+        ..Setup::default()
+    })
+    .await;
     let r = StaticResolver::new();
     r.add_mx("example.test", 10, "mx.example.test");
     r.add_ip("mx.example.test", "127.0.0.1".parse().unwrap());
@@ -109,30 +136,55 @@ async fn hop_a(dir: &std::path::Path, b: &Hub) -> (Queue, Arc<ManualClock>, Smtp
         "",
         default_runtime(),
     );
-    let t = SmtpTransport::new(client, Arc::new(r), Arc::new(Tokio)).with_port(b.addr.port());
-    (q, clock, t)
-}
-
-fn rcpt(addr: &str, notify: Option<Notify>) -> NewRecipient {
-    NewRecipient {
-        address: addr.into(),
-        destination: Destination::Remote(addr.into()),
-        orcpt: None,
-        notify,
+    let transport =
+        SmtpTransport::new(client, Arc::new(r), Arc::new(Tokio)).with_port(b.addr.port());
+    HopA {
+        hub,
+        queue,
+        clock,
+        transport,
     }
 }
 
-async fn enqueue(q: &Queue, sender: &str, rcpts: Vec<NewRecipient>, body: &[u8]) {
-    q.enqueue(
-        NewMessage {
-            sender: sender.into(),
-            recipients: rcpts,
-            ..NewMessage::default()
-        },
-        body,
+/// Submits a message to hop A over SMTP (our client driver); every recipient must get 250.
+async fn send_to_a(a: &HopA, sender: &str, rcpts: &[(&str, Option<Notify>)], body: &[u8]) {
+    let envelope = ClientEnvelope {
+        from: ReversePath::parse(&format!("<{sender}>")).unwrap(),
+        params: MailParams::default(),
+        recipients: rcpts
+            .iter()
+            .map(|(to, notify)| {
+                let params = RcptParams {
+                    notify: *notify,
+                    ..RcptParams::default()
+                };
+                (ForwardPath::parse(&format!("<{to}>")).unwrap(), params)
+            })
+            .collect(),
+    };
+    let cfg = SmtpClientConfig::new(
+        ClientOptions::new(Host::parse("client.remote.test").unwrap()),
+        None,
+        "localhost",
+        default_runtime(),
+    );
+    let tcp = tokio::net::TcpStream::connect(a.hub.addr).await.unwrap();
+    let report = deliver(
+        tcp.compat(),
+        &cfg,
+        envelope,
+        &mut BytesBody::new(body.to_vec()),
     )
     .await
     .unwrap();
+    assert!(
+        report
+            .recipients
+            .iter()
+            .all(|r| r.status == RcptStatus::Delivered),
+        "{report:?}"
+    );
+    assert_eq!(a.queue.list().len(), 1, "queued at A");
 }
 
 fn bodies(b: &Hub, user: &str) -> Vec<String> {
@@ -150,18 +202,22 @@ async fn relay_to_the_next_hop() {
     bounded(async {
         let b = hop_b(0).await;
         let spool = tempfile::tempdir().unwrap();
-        let (q, _, t) = hop_a(spool.path(), &b).await;
-        enqueue(
-            &q,
-            "a@remote.test",
-            vec![rcpt("dave@example.test", None)],
-            BODY,
-        )
-        .await;
-        let r = q.run_due(&t).await;
+        let a = hop_a(spool.path(), &b).await;
+        send_to_a(&a, "a@remote.test", &[("dave@example.test", None)], BODY).await;
+        let r = a.queue.run_due(&a.transport).await;
         assert_eq!((r.delivered, r.deferred, r.failed), (1, 0, 0));
         assert_eq!(bodies(&b, "dave"), [String::from_utf8_lossy(BODY)]);
-        assert!(q.list().is_empty(), "delivered messages leave the queue");
+        assert!(
+            a.queue.list().is_empty(),
+            "delivered messages leave the queue"
+        );
+        // Both hops left their trace field (RFC 5321 §4.4), B's on top.
+        let stored = String::from_utf8_lossy(&b.messages("dave")[0]).into_owned();
+        let by_b = stored.find("from queue.test").expect("B's Received");
+        let by_a = stored
+            .find("from client.remote.test")
+            .expect("A's Received");
+        assert!(by_b < by_a, "{stored}");
     })
     .await;
 }
@@ -171,22 +227,17 @@ async fn retry_after_a_temporary_failure() {
     bounded(async {
         let b = hop_b(1).await;
         let spool = tempfile::tempdir().unwrap();
-        let (q, clock, t) = hop_a(spool.path(), &b).await;
-        enqueue(
-            &q,
-            "a@remote.test",
-            vec![rcpt("dave@example.test", None)],
-            BODY,
-        )
-        .await;
-        let r = q.run_due(&t).await;
+        let a = hop_a(spool.path(), &b).await;
+        let (q, t) = (&a.queue, &a.transport);
+        send_to_a(&a, "a@remote.test", &[("dave@example.test", None)], BODY).await;
+        let r = q.run_due(t).await;
         assert_eq!((r.delivered, r.deferred), (0, 1), "451 first");
         // Nothing stored for the refused attempt: the pipelined BDAT LAST after a refused
         // chunk must not make a truncated message of its own.
         assert!(b.messages("dave").is_empty());
-        assert_eq!(q.run_due(&t).await.batches, 0, "not due before the backoff");
-        clock.advance(Duration::from_secs(24 * 3600));
-        let r = q.run_due(&t).await;
+        assert_eq!(q.run_due(t).await.batches, 0, "not due before the backoff");
+        a.clock.advance(Duration::from_secs(24 * 3600));
+        let r = q.run_due(t).await;
         assert_eq!((r.delivered, r.deferred), (1, 0));
         assert_eq!(bodies(&b, "dave"), [String::from_utf8_lossy(BODY)]);
         assert!(q.list().is_empty());
@@ -199,15 +250,16 @@ async fn over_quota_defers_then_bounces_after_expiry_with_dsn_to_the_sender() {
     bounded(async {
         let b = hop_b(0).await;
         let spool = tempfile::tempdir().unwrap();
-        let (q, clock, t) = hop_a(spool.path(), &b).await;
-        enqueue(
-            &q,
+        let a = hop_a(spool.path(), &b).await;
+        let (q, t) = (&a.queue, &a.transport);
+        send_to_a(
+            &a,
             "dave@example.test",
-            vec![rcpt("full@example.test", None)],
+            &[("full@example.test", None)],
             BODY,
         )
         .await;
-        let r = q.run_due(&t).await;
+        let r = q.run_due(t).await;
         assert_eq!(
             (r.delivered, r.deferred, r.failed),
             (0, 1, 0),
@@ -217,8 +269,8 @@ async fn over_quota_defers_then_bounces_after_expiry_with_dsn_to_the_sender() {
         // Past the queue lifetime (default options), retried until it expires.
         let mut failed = 0;
         for _ in 0..64 {
-            clock.advance(Duration::from_secs(12 * 3600));
-            failed += q.run_due(&t).await.failed;
+            a.clock.advance(Duration::from_secs(12 * 3600));
+            failed += q.run_due(t).await.failed;
             if failed > 0 {
                 break;
             }
@@ -233,8 +285,8 @@ async fn over_quota_defers_then_bounces_after_expiry_with_dsn_to_the_sender() {
             {
                 break;
             }
-            q.run_due(&t).await;
-            clock.advance(Duration::from_secs(600));
+            q.run_due(t).await;
+            a.clock.advance(Duration::from_secs(600));
         }
         // Delay warnings may come first (RFC 3461 §4.1 NOTIFY default); exactly one failure.
         let all = bodies(&b, "dave");
@@ -258,23 +310,24 @@ async fn notify_success_sends_a_delivered_dsn() {
     bounded(async {
         let b = hop_b(0).await;
         let spool = tempfile::tempdir().unwrap();
-        let (q, _, t) = hop_a(spool.path(), &b).await;
+        let a = hop_a(spool.path(), &b).await;
         let success = Notify {
             success: true,
-            ..Notify::NEVER
+            failure: false,
+            delay: false,
         };
-        enqueue(
-            &q,
-            "dave@example.test",
-            vec![rcpt("small@example.test", Some(success))],
+        send_to_a(
+            &a,
+            "root@example.test",
+            &[("dave@example.test", Some(success))],
             BODY,
         )
         .await;
         for _ in 0..3 {
-            q.run_due(&t).await;
+            a.queue.run_due(&a.transport).await;
         }
-        assert_eq!(bodies(&b, "small").len(), 1);
-        let dsn = bodies(&b, "dave");
+        assert_eq!(bodies(&b, "dave"), [String::from_utf8_lossy(BODY)]);
+        let dsn = bodies(&b, "root");
         assert_eq!(dsn.len(), 1, "{dsn:?}");
         assert!(dsn[0].contains("Action: delivered"), "{}", dsn[0]);
     })
@@ -286,18 +339,18 @@ async fn alias_chain_and_plus_addressing_end_to_end() {
     bounded(async {
         let b = hop_b(0).await;
         let spool = tempfile::tempdir().unwrap();
-        let (q, _, t) = hop_a(spool.path(), &b).await;
-        enqueue(
-            &q,
+        let a = hop_a(spool.path(), &b).await;
+        send_to_a(
+            &a,
             "a@remote.test",
-            vec![
-                rcpt("sales@example.test", None),
-                rcpt("dave+lists@example.test", None),
+            &[
+                ("sales@example.test", None),
+                ("dave+lists@example.test", None),
             ],
             BODY,
         )
         .await;
-        let r = q.run_due(&t).await;
+        let r = a.queue.run_due(&a.transport).await;
         assert_eq!((r.delivered, r.failed), (2, 0));
         // One transaction with two recipients both landing in dave's mailbox: one copy each.
         let got = b.messages("dave");
