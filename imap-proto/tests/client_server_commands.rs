@@ -332,6 +332,32 @@ fn store_search_esearch_sort_thread() {
             modseq: None
         }]
     );
+    let o = net.ok("SORT RETURN (MIN MAX ALL COUNT) (DATE) UTF-8 ALL");
+    let [Data::ESearch { items, .. }] = o.data.as_slice() else {
+        panic!("{:?}", o.data)
+    };
+    let order: Vec<u32> = vec![3, 4, 1, 2];
+    assert_eq!(
+        items.as_slice(),
+        [
+            ESearchItem::Min(nz(3)),
+            ESearchItem::Max(nz(2)),
+            ESearchItem::All(
+                SequenceSet::new(vec![
+                    mailhub_imap_proto::types::SeqRange::Range(
+                        mailhub_imap_proto::types::SeqNo::Value(nz(order[0])),
+                        mailhub_imap_proto::types::SeqNo::Value(nz(order[1])),
+                    ),
+                    mailhub_imap_proto::types::SeqRange::Range(
+                        mailhub_imap_proto::types::SeqNo::Value(nz(order[2])),
+                        mailhub_imap_proto::types::SeqNo::Value(nz(order[3])),
+                    ),
+                ])
+                .unwrap()
+            ),
+            ESearchItem::Count(4),
+        ]
+    );
     let o = net.ok("SORT (REVERSE SUBJECT) UTF-8 ALL");
     assert_eq!(
         o.data,

@@ -220,6 +220,37 @@ fn sort_by_base_subject_size_arrival_and_from() {
     );
 }
 
+/// ESORT (RFC 5267 §3.2): SORT RETURN answers ESEARCH in sort order (MIN and MAX are the
+/// first and last sorted, ALL keeps the order); SAVE alone answers nothing.
+#[test]
+fn esort_answers_esearch_in_sort_order() {
+    let (mut w, c) = setup();
+    assert_eq!(
+        search(
+            &mut w,
+            c,
+            "SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL"
+        ),
+        lines("* ESEARCH (TAG \"a\") MIN 3 MAX 2 ALL 3,1,4,2 COUNT 4\na OK SORT completed")
+    );
+    assert_eq!(
+        search(
+            &mut w,
+            c,
+            "UID SORT RETURN () (REVERSE SIZE) US-ASCII UID 1:3"
+        ),
+        lines("* ESEARCH (TAG \"a\") UID ALL 2,1,3\na OK SORT completed")
+    );
+    assert_eq!(
+        search(&mut w, c, "SORT RETURN (SAVE) (SUBJECT) UTF-8 UNSEEN"),
+        "a OK SORT completed\r\n"
+    );
+    assert_eq!(
+        search(&mut w, c, "UID SEARCH $"),
+        lines("* SEARCH 2 3 4\na OK SEARCH completed")
+    );
+}
+
 #[test]
 fn thread_orderedsubject_groups_by_base_subject_in_date_order() {
     let mut w = World::new();

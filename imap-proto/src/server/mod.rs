@@ -491,6 +491,7 @@ impl Server {
                 "SEARCHRES",
                 "SORT",
                 "SORT=DISPLAY",
+                "ESORT",
                 "THREAD=ORDEREDSUBJECT",
                 "THREAD=REFERENCES",
             ]

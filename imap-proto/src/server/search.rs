@@ -97,6 +97,33 @@ fn ordered_subject(
         .collect()
 }
 
+/// ESORT (RFC 5267 §3.2): the ESEARCH items of a SORT, in sort order: MIN and MAX are the
+/// first and last sorted messages, ALL keeps the order.
+fn esort_items(opts: &[SearchReturnOpt], sorted: &[NonZeroU32]) -> Vec<ESearchItem> {
+    let all = opts.is_empty() || opts.contains(&SearchReturnOpt::All);
+    let mut items = Vec::new();
+    if opts.contains(&SearchReturnOpt::Min)
+        && let Some(n) = sorted.first()
+    {
+        items.push(ESearchItem::Min(*n));
+    }
+    if opts.contains(&SearchReturnOpt::Max)
+        && let Some(n) = sorted.last()
+    {
+        items.push(ESearchItem::Max(*n));
+    }
+    let numbers: Vec<u32> = sorted.iter().map(|n| n.get()).collect();
+    if all && let Some(set) = super::messages::ordered_set(&numbers) {
+        items.push(ESearchItem::All(set));
+    }
+    if opts.contains(&SearchReturnOpt::Count) {
+        items.push(ESearchItem::Count(
+            u32::try_from(sorted.len()).unwrap_or(u32::MAX),
+        ));
+    }
+    items
+}
+
 fn has_within(k: &SearchKey) -> bool {
     match k {
         SearchKey::Older(_) | SearchKey::Younger(_) => true,
@@ -130,11 +157,6 @@ impl Server {
         sort: Option<Vec<SortCriterion>>,
         thread: Option<ThreadAlg>,
     ) {
-        if sort.is_some() && return_opts.is_some() {
-            // ESORT (RFC 5267) is not announced.
-            self.bad(Status::bad(Some(tag), None, "SORT RETURN not supported"));
-            return;
-        }
         if let Some(cs) = charset
             && !charset_supported(&String::from_utf8_lossy(cs.as_bytes()))
         {
@@ -350,11 +372,26 @@ impl Server {
                 self.tagged(Status::ok(Some(job.tag.clone()), None, "THREAD completed"));
                 return;
             }
-            let ids = order
+            let ids: Vec<NonZeroU32> = order
                 .iter()
                 .filter_map(|&k| NonZeroU32::new(ids_unsorted[k]))
                 .collect();
-            self.data(Data::Sort { ids, modseq: None });
+            match &job.return_opts {
+                Some(opts) => {
+                    if opts.contains(&SearchReturnOpt::Save) {
+                        self.saved = job.hits.clone();
+                    }
+                    let items = esort_items(opts, &ids);
+                    if !(opts.len() == 1 && opts.contains(&SearchReturnOpt::Save)) {
+                        self.data(Data::ESearch {
+                            tag: Some(job.tag.clone()),
+                            uid: job.uid,
+                            items,
+                        });
+                    }
+                }
+                None => self.data(Data::Sort { ids, modseq: None }),
+            }
             self.tagged(Status::ok(Some(job.tag.clone()), None, "SORT completed"));
             return;
         }
