@@ -122,9 +122,13 @@ pub async fn mail_hosts(
     if mx.is_empty() {
         return Ok(vec![domain.to_lowercase()]);
     }
-    if mx.len() == 1 && (mx[0].exchange == "." || mx[0].exchange.is_empty()) {
+    let null = |m: &Mx| m.exchange == "." || m.exchange.is_empty();
+    if mx.len() == 1 && null(&mx[0]) {
         return Ok(Vec::new());
     }
+    // A "." among real hosts is a misconfigured null MX (RFC 7505 §3: it must be the only
+    // record); the real hosts are still tried.
+    mx.retain(|m| !null(m));
     // Order by preference; within one preference, by a seeded hash so equal hosts share the
     // load (RFC 5321 §5.1 "randomize").
     let mix = |s: &str| {
@@ -151,6 +155,8 @@ mod tests {
             .add_mx("a.example", 20, "mx3.a.example");
         r.add_ip("b.example", "192.0.2.1".parse().unwrap());
         r.add_mx("null.example", 0, ".");
+        r.add_mx("mixed.example", 0, ".")
+            .add_mx("mixed.example", 10, "mx.mixed.example");
         let hosts = block_on(mail_hosts(&r, "A.example", 1)).unwrap();
         assert_eq!(hosts[0], "mx1.a.example");
         assert_eq!(hosts.len(), 3);
@@ -166,6 +172,10 @@ mod tests {
         assert_eq!(
             block_on(mail_hosts(&r, "null.example", 0)).unwrap(),
             Vec::<String>::new()
+        );
+        assert_eq!(
+            block_on(mail_hosts(&r, "mixed.example", 0)).unwrap(),
+            ["mx.mixed.example"]
         );
         assert!(matches!(
             block_on(mail_hosts(&r, "none.example", 0)),

@@ -546,7 +546,11 @@ impl Transport for SmtpTransport {
             Some(Err(e)) => tracing::info!(%domain, error = %e, "cached session failed"),
             None => {}
         }
+        // Like Postfix's smtp_skip_5xx_greeting: a host that refuses the session for good
+        // (a 5yz greeting, a message it cannot take) does not stop the next from being tried;
+        // the message fails only when every host refused it for good.
         let mut last = format!("451 4.4.1 no host of {domain} could be reached");
+        let mut temporary = false;
         for ((host, addr), key) in candidates.iter().zip(&keys) {
             let opened = Instant::now();
             let attempt = match self.open(host, *addr).await {
@@ -560,15 +564,24 @@ impl Transport for SmtpTransport {
             };
             match attempt {
                 Ok(out) => return out,
-                Err((e, _)) if e.is_permanent() => {
-                    return vec![Outcome::Failed(format!("554 5.0.0 {host}: {e}")); n];
-                }
                 Err((e, _)) => {
                     tracing::info!(%host, %addr, error = %e, "next hop failed");
-                    last = format!("451 4.4.1 {host}: {e}");
+                    if e.is_permanent() {
+                        last = format!("554 5.0.0 {host}: {e}");
+                    } else {
+                        temporary = true;
+                        last = format!("451 4.4.1 {host}: {e}");
+                    }
                 }
             }
         }
-        vec![Outcome::Deferred(last); n]
+        if temporary {
+            if last.starts_with('5') {
+                last = format!("451 4.4.1 no host of {domain} took the message; last: {last}");
+            }
+            vec![Outcome::Deferred(last); n]
+        } else {
+            vec![Outcome::Failed(last); n]
+        }
     }
 }
