@@ -7,7 +7,8 @@
 //! the rest is what a client sent. A scripted caller answers every decision (login, SASL,
 //! STARTTLS, SELECT of a three-message mailbox, mail from another session now and then;
 //! QRESYNC's expunged-UID questions answered with a list or "forgotten" in turn; WITHIN
-//! against a fixed time of day).
+//! against a fixed time of day; whole-message FETCH bodies streamed in 7-octet chunks every
+//! other read).
 //! Invariants: no panic; the server's output frames and parses as IMAP responses; output
 //! and events stay bounded by the input; nothing is read after the session closed.
 
@@ -227,6 +228,15 @@ pub fn server_input(data: &[u8]) {
                 ServerEvent::FetchMessage { uid, .. } => {
                     if uid.get() == 5 {
                         server.fetch_missing().unwrap();
+                    } else if server.fetch_streamable() && n % 2 == 0 {
+                        // The whole message streamed in small chunks.
+                        server.fetch_stream_start(SAMPLE.len() as u64).unwrap();
+                        for piece in SAMPLE.chunks(7) {
+                            server.fetch_stream_data(piece).unwrap();
+                            if let Some(o) = server.poll_transmit() {
+                                out.extend(o);
+                            }
+                        }
                     } else {
                         server.fetch_message(SAMPLE).unwrap();
                     }

@@ -10,4 +10,10 @@ pub enum UsageError {
         /// The method called.
         method: &'static str,
     },
+    /// More octets than announced were given for a streamed FETCH body.
+    #[error("{extra} octets beyond the announced length")]
+    Overrun {
+        /// How many too many.
+        extra: u64,
+    },
 }

@@ -69,6 +69,18 @@ fn literal(data: Vec<u8>, binary: bool) -> NString {
     }
 }
 
+impl FetchJob {
+    /// The attributes asked for.
+    pub(super) fn attrs(&self) -> &[FetchAttr] {
+        &self.attrs
+    }
+
+    /// Marks a message as getting `\Seen` from this FETCH.
+    pub(super) fn push_seen(&mut self, uid: NonZeroU32) {
+        self.seen.push(uid);
+    }
+}
+
 impl Server {
     /// Starts a content FETCH over these UIDs.
     pub(super) fn start_fetch(
@@ -90,7 +102,7 @@ impl Server {
         self.next_fetch(Box::new(job));
     }
 
-    fn next_fetch(&mut self, mut job: Box<FetchJob>) {
+    pub(super) fn next_fetch(&mut self, mut job: Box<FetchJob>) {
         if let Some(uid) = job.pending.pop_front() {
             let event = ServerEvent::FetchMessage {
                 tag: job.tag.clone(),

@@ -26,7 +26,7 @@
 //! | [`ServerEvent::ListMailboxes`] | `list` | [`Server::mailbox_list`] |
 //! | `Create`/`Delete`/`Rename`/`Subscribe` | `create`/`delete`/`rename`/`subscribe` | [`Server::done`] |
 //! | [`ServerEvent::Status`] | `select` (counts) | [`Server::mailbox_status`] |
-//! | [`ServerEvent::FetchMessage`] | `open_message` | [`Server::fetch_message`] / [`Server::fetch_missing`] |
+//! | [`ServerEvent::FetchMessage`] | `open_message` | [`Server::fetch_message`] / [`Server::fetch_missing`], or when [`Server::fetch_streamable`] [`Server::fetch_stream_start`] + [`Server::fetch_stream_data`] |
 //! | [`ServerEvent::Store`] | `store` | [`Server::stored`] |
 //! | [`ServerEvent::Expunge`] | `remove` | [`Server::expunged`] / [`Server::expunged_at`] |
 //! | [`ServerEvent::ExpungedSince`] (QRESYNC) | UIDs expunged after a mod-sequence | [`Server::expunged_since`] |
@@ -48,6 +48,7 @@ mod error;
 mod event;
 mod fetch;
 mod fetch_body;
+mod fetch_stream;
 mod list;
 mod list_status;
 mod mailbox;
@@ -147,6 +148,8 @@ enum Decision {
     Acl(MailboxName, admin::AclKind, Option<String>),
     /// A content FETCH waiting for this message's octets.
     Fetch(Box<fetch_body::FetchJob>, std::num::NonZeroU32),
+    /// A FETCH body going out as the caller streams it.
+    FetchStream(Box<fetch_stream::Streaming>),
     /// A SEARCH waiting for this message's octets.
     Search(Box<search::SearchJob>, std::num::NonZeroU32),
     /// STATUS of this mailbox.
@@ -385,7 +388,9 @@ impl Server {
     /// # Errors
     /// [`UsageError::NotExpected`] when no decision is pending.
     pub fn reject(&mut self, code: Option<Code>, text: &str) -> Result<(), UsageError> {
-        let Some((tag, decision)) = self.take_decision(|_| true) else {
+        // Half a literal is on the wire: nothing can follow but its octets.
+        let streaming = |d: &Decision| matches!(d, Decision::FetchStream(_));
+        let Some((tag, decision)) = self.take_decision(|d| !streaming(d)) else {
             return self.misuse("reject");
         };
         if matches!(decision, Decision::AppendMessage { .. }) {
