@@ -11,6 +11,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::PathError;
 
+mod borrowed;
+
+use borrowed::Cursor;
+pub use borrowed::{ForwardPathRef, MailboxRef, ReversePathRef};
+pub(crate) use borrowed::{HostRef, LiteralRef, RawPathRef, parse_path_ref};
+
 const MAX_LOCAL: usize = 64;
 const MAX_DOMAIN: usize = 255;
 const MAX_LABEL: usize = 63;
@@ -172,31 +178,7 @@ pub enum AddressLiteral {
 impl AddressLiteral {
     /// Parses the text between the brackets.
     pub fn parse_inner(s: &str) -> Result<AddressLiteral, PathError> {
-        if let Some((tag, content)) = s.split_once(':') {
-            if tag.eq_ignore_ascii_case("IPv6") {
-                return content
-                    .parse()
-                    .map(AddressLiteral::Ipv6)
-                    .map_err(|_| PathError::Syntax("invalid IPv6 literal"));
-            }
-            let tag_ok = !tag.is_empty()
-                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !tag.ends_with('-');
-            let content_ok =
-                !content.is_empty() && content.bytes().all(|b| matches!(b, 33..=90 | 94..=126));
-            if tag_ok && content_ok {
-                return Ok(AddressLiteral::General {
-                    tag: tag.to_owned(),
-                    content: content.to_owned(),
-                });
-            }
-            return Err(PathError::Syntax("invalid general address literal"));
-        }
-        // `Snum` is 1*3DIGIT; std's parser also refuses leading zeros, which keeps the value
-        // and its text one-to-one.
-        s.parse()
-            .map(AddressLiteral::Ipv4)
-            .map_err(|_| PathError::Syntax("invalid IPv4 literal"))
+        LiteralRef::parse(s).map(LiteralRef::to_owned_literal)
     }
 }
 
@@ -396,7 +378,7 @@ impl Mailbox {
         if p.pos != s.len() {
             return Err(PathError::Syntax("trailing characters after mailbox"));
         }
-        Ok(m)
+        Ok(m.to_mailbox())
     }
 
     /// Whether the mailbox is all ASCII.
@@ -423,14 +405,14 @@ pub enum ReversePath {
 impl ReversePath {
     /// Parses a complete `<…>` path.
     pub fn parse(s: &str) -> Result<ReversePath, PathError> {
-        let (p, n) = parse_path(s)?;
+        let (p, n) = parse_path_ref(s)?;
         if n != s.len() {
             return Err(PathError::Syntax("trailing characters after path"));
         }
         match p {
-            RawPath::Null => Ok(ReversePath::Null),
-            RawPath::Mailbox(m) => Ok(ReversePath::Mailbox(m)),
-            RawPath::Postmaster => Err(PathError::Syntax("mailbox without domain")),
+            RawPathRef::Null => Ok(ReversePath::Null),
+            RawPathRef::Mailbox(m) => Ok(ReversePath::Mailbox(m.to_mailbox())),
+            RawPathRef::Postmaster => Err(PathError::Syntax("mailbox without domain")),
         }
     }
 
@@ -464,14 +446,14 @@ pub enum ForwardPath {
 impl ForwardPath {
     /// Parses a complete `<…>` path.
     pub fn parse(s: &str) -> Result<ForwardPath, PathError> {
-        let (p, n) = parse_path(s)?;
+        let (p, n) = parse_path_ref(s)?;
         if n != s.len() {
             return Err(PathError::Syntax("trailing characters after path"));
         }
         match p {
-            RawPath::Null => Err(PathError::Syntax("null forward-path")),
-            RawPath::Postmaster => Ok(ForwardPath::Postmaster),
-            RawPath::Mailbox(m) => Ok(ForwardPath::Mailbox(m)),
+            RawPathRef::Null => Err(PathError::Syntax("null forward-path")),
+            RawPathRef::Postmaster => Ok(ForwardPath::Postmaster),
+            RawPathRef::Mailbox(m) => Ok(ForwardPath::Mailbox(m.to_mailbox())),
         }
     }
 
@@ -490,188 +472,6 @@ impl fmt::Display for ForwardPath {
             ForwardPath::Postmaster => f.write_str("<Postmaster>"),
             ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
         }
-    }
-}
-
-/// A path as read, before MAIL or RCPT decides which forms it allows.
-#[derive(Debug)]
-pub(crate) enum RawPath {
-    Null,
-    Postmaster,
-    Mailbox(Mailbox),
-}
-
-/// Parses a path at the start of `s`: `<>`, `<postmaster>` or `<[A-d-l:]mailbox>`. Returns it
-/// and the number of bytes read.
-pub(crate) fn parse_path(s: &str) -> Result<(RawPath, usize), PathError> {
-    let mut p = Cursor { s, pos: 0 };
-    if !p.eat('<') {
-        return Err(PathError::Syntax("path must start with <"));
-    }
-    if p.eat('>') {
-        return Ok((RawPath::Null, 2));
-    }
-    if s.as_bytes().get(p.pos) == Some(&b'@') {
-        // A-d-l: @one,@two: — read and dropped (RFC 5321 §4.1.1.3, Appendix C).
-        loop {
-            if !p.eat('@') {
-                return Err(PathError::Syntax("bad source route"));
-            }
-            let start = p.pos;
-            p.take_while(|c| c != ',' && c != ':' && c != '>');
-            Domain::new(&s[start..p.pos])?;
-            if p.eat(':') {
-                break;
-            }
-            if !p.eat(',') {
-                return Err(PathError::Syntax("bad source route"));
-            }
-        }
-    }
-    let rest = &s[p.pos..];
-    // Compared as bytes: `rest` may hold UTF-8, and 11 bytes in need not be a char boundary.
-    if rest.len() >= 11
-        && rest.as_bytes()[0] | 0x20 == b'p'
-        && rest.as_bytes()[..11].eq_ignore_ascii_case(b"postmaster>")
-    {
-        let n = p.pos + 11;
-        return if n > MAX_PATH {
-            Err(PathError::PathTooLong)
-        } else {
-            Ok((RawPath::Postmaster, n))
-        };
-    }
-    let m = p.mailbox()?;
-    if !p.eat('>') {
-        return Err(PathError::Syntax("path must end with >"));
-    }
-    if p.pos > MAX_PATH {
-        return Err(PathError::PathTooLong);
-    }
-    Ok((RawPath::Mailbox(m), p.pos))
-}
-
-struct Cursor<'a> {
-    s: &'a str,
-    pos: usize,
-}
-
-impl Cursor<'_> {
-    #[inline]
-    fn peek(&self) -> Option<char> {
-        self.s[self.pos..].chars().next()
-    }
-
-    /// Takes `c`, an ASCII character, if it comes next. Compared as a byte: decoding a
-    /// `char` first cost a call per delimiter.
-    #[inline]
-    fn eat(&mut self, c: char) -> bool {
-        debug_assert!(c.is_ascii());
-        if self.s.as_bytes().get(self.pos) == Some(&(c as u8)) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn take_while(&mut self, f: impl Fn(char) -> bool) {
-        while let Some(c) = self.peek() {
-            if !f(c) {
-                break;
-            }
-            self.pos += c.len_utf8();
-        }
-    }
-
-    fn mailbox(&mut self) -> Result<Mailbox, PathError> {
-        let start = self.pos;
-        let local = if self.eat('"') {
-            let mut text = String::new();
-            loop {
-                match self.peek() {
-                    None => return Err(PathError::Syntax("unterminated quoted string")),
-                    Some('"') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    Some('\\') => {
-                        self.pos += 1;
-                        match self.peek() {
-                            Some(c @ ' '..='~') => {
-                                self.pos += 1;
-                                text.push(c);
-                            }
-                            _ => return Err(PathError::Syntax("bad quoted-pair")),
-                        }
-                    }
-                    Some(c) if c == ' ' || c == '!' || matches!(c, '#'..='[' | ']'..='~') => {
-                        self.pos += 1;
-                        text.push(c);
-                    }
-                    Some(c) if !c.is_ascii() && !c.is_control() => {
-                        self.pos += c.len_utf8();
-                        text.push(c);
-                    }
-                    Some(_) => return Err(PathError::Syntax("invalid character in quoted string")),
-                }
-            }
-            if self.pos - start > MAX_LOCAL {
-                return Err(PathError::LocalPartTooLong);
-            }
-            LocalPart::new(text)?
-        } else {
-            let bytes = self.s.as_bytes();
-            // ASCII first, one table lookup a byte; UTF-8 (RFC 6531) continues below.
-            self.pos += bytes[self.pos..]
-                .iter()
-                .position(|&b| !DOT_ATEXT[b as usize])
-                .unwrap_or(bytes.len() - self.pos);
-            while let Some(&b) = bytes.get(self.pos) {
-                if b < 0x80 {
-                    if !DOT_ATEXT[b as usize] {
-                        break;
-                    }
-                    self.pos += 1;
-                } else {
-                    match self.peek() {
-                        Some(c) if is_atext(c) => self.pos += c.len_utf8(),
-                        _ => break,
-                    }
-                }
-            }
-            let text = &self.s[start..self.pos];
-            let b = text.as_bytes();
-            // A byte-pair scan: `memmem` builds a searcher on each call, which cost more than
-            // the whole scan of a short local part.
-            let double_dot = b.windows(2).any(|w| w[0] == b'.' && w[1] == b'.');
-            if b.is_empty() || b[0] == b'.' || b[b.len() - 1] == b'.' || double_dot {
-                return Err(PathError::Syntax("invalid local part"));
-            }
-            if text.len() > MAX_LOCAL {
-                return Err(PathError::LocalPartTooLong);
-            }
-            // Already checked as a Dot-string of atext: its written form is itself.
-            LocalPart(text.to_owned())
-        };
-        if self.pos - start > MAX_LOCAL {
-            return Err(PathError::LocalPartTooLong);
-        }
-        if !self.eat('@') {
-            return Err(PathError::Syntax("missing @ in mailbox"));
-        }
-        let hstart = self.pos;
-        if self.s.as_bytes().get(self.pos) == Some(&b'[') {
-            self.take_while(|c| c != ']' && c != '>');
-            if !self.eat(']') {
-                return Err(PathError::Syntax("unterminated address literal"));
-            }
-        } else {
-            let rest = &self.s.as_bytes()[self.pos..];
-            self.pos += memchr::memchr2(b'>', b' ', rest).unwrap_or(rest.len());
-        }
-        let host = Host::parse(&self.s[hstart..self.pos])?;
-        Ok(Mailbox { local, host })
     }
 }
 

@@ -42,10 +42,13 @@ mod secret;
 pub mod server;
 mod split;
 
-pub use address::{AddressLiteral, Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath};
-pub use command::Command;
+pub use address::{
+    AddressLiteral, Domain, ForwardPath, ForwardPathRef, Host, LocalPart, Mailbox, MailboxRef,
+    ReversePath, ReversePathRef,
+};
+pub use command::{Command, CommandRef, HostArg};
 pub use data::{DataDecoder, DataEncoder, Decoded, LineEndings};
 pub use error::{ClientError, CommandError, ParamError, PathError, ReplyError, UsageError};
-pub use params::{MailParams, RcptParams};
+pub use params::{MailParams, MailParamsRef, RcptParams, RcptParamsRef};
 pub use reply::{EnhancedStatus, Reply, ReplyCode};
 pub use secret::Secret;
