@@ -13,9 +13,9 @@ use crate::error::PathError;
 
 mod borrowed;
 
-use borrowed::Cursor;
+use borrowed::{Cursor, LiteralRef};
 pub use borrowed::{ForwardPathRef, MailboxRef, ReversePathRef};
-pub(crate) use borrowed::{HostRef, LiteralRef, RawPathRef, parse_path_ref};
+pub(crate) use borrowed::{RawPathRef, check_host, checked_host, parse_path_ref};
 
 const MAX_LOCAL: usize = 64;
 const MAX_DOMAIN: usize = 255;

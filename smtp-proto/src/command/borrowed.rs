@@ -8,41 +8,31 @@ use super::{
     Command, V_AUTH, V_BDAT, V_DATA, V_EHLO, V_EXPN, V_HELO, V_HELP, V_LHLO, V_MAIL, V_NOOP,
     V_QUIT, V_RCPT, V_RSET, V_STARTTLS, V_VRFY, is_base64_or_eq, verb_code,
 };
-use crate::address::HostRef;
+use crate::Host;
 use crate::address::{ForwardPathRef, RawPathRef, ReversePathRef, parse_path_ref};
+use crate::address::{check_host, checked_host};
 use crate::error::{CommandError, PathError};
 use crate::params::{MailParamsRef, RcptParamsRef};
 use crate::secret::Secret;
-use crate::{AddressLiteral, Host};
 
 /// The argument of HELO, EHLO or LHLO, borrowed: a checked domain or address literal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostArg<'a>(HostRef<'a>);
+pub struct HostArg<'a>(&'a str);
 
 impl<'a> HostArg<'a> {
     /// The argument as written (an address literal with its brackets).
     pub fn as_str(&self) -> &'a str {
-        match self.0 {
-            HostRef::Domain(s) | HostRef::Literal(s, _) => s,
-        }
+        self.0
     }
 
     /// The owned [`Host`].
     pub fn to_host(&self) -> Host {
-        self.0.to_host()
+        checked_host(self.0)
     }
 
-    /// The address literal, if it is one (parsed; no copy for IPv4 and IPv6).
-    pub fn literal(&self) -> Option<AddressLiteral> {
-        match self.0 {
-            HostRef::Literal(_, l) => Some(l.to_owned_literal()),
-            HostRef::Domain(_) => None,
-        }
-    }
-
-    /// Whether it is a domain (not an address literal).
-    pub fn is_domain(&self) -> bool {
-        matches!(self.0, HostRef::Domain(_))
+    /// Whether it is an address literal (not a domain).
+    pub fn is_literal(&self) -> bool {
+        self.0.starts_with('[')
     }
 }
 
@@ -118,8 +108,8 @@ fn host_arg(s: &str) -> Result<HostArg<'_>, CommandError> {
     if s.is_empty() {
         return Err(CommandError::Syntax("expected a domain"));
     }
-    HostRef::parse(s)
-        .map(HostArg)
+    check_host(s)
+        .map(|()| HostArg(s))
         .map_err(|_| CommandError::Syntax("invalid domain"))
 }
 
