@@ -1,19 +1,20 @@
 //! Fuzz entry points for `mailhub-smtp-proto`, shared by the cargo-fuzz targets
-//! `smtp_server`, `smtp_client`, `smtp_path` and `smtp_data` and by
+//! `smtp_server`, `smtp_client`, `smtp_path`, `smtp_data` and `smtp_command` and by
 //! `smtp-proto/tests/fuzz_corpus.rs`, which replays the committed seeds in a normal
 //! `cargo test`.
 //!
 //! Input layout of `server_input`, `client_input` and `data_stream`: octet 0 holds flags,
 //! octet 1 the size of the pieces the rest is fed in (`1 + octet % 64`, or all at once when it
-//! is 0), the rest is what the peer sends. `path` takes the whole input as text.
+//! is 0), the rest is what the peer sends. `path` and `command` take the whole input as one
+//! line.
 
 use std::time::{Duration, Instant};
 
 use mailhub_smtp_proto::client::{self, Client, ClientOptions, Envelope, TlsPolicy};
 use mailhub_smtp_proto::server::{self, Extensions, Server, ServerOptions};
 use mailhub_smtp_proto::{
-    Command, DataDecoder, DataEncoder, ForwardPath, Host, LineEndings, MailParams, Mailbox,
-    RcptParams, Reply, ReplyCode, ReversePath,
+    Command, CommandRef, DataDecoder, DataEncoder, ForwardPath, Host, LineEndings, MailParams,
+    Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
 };
 
 fn split(data: &[u8]) -> (u8, usize, &[u8]) {
@@ -203,6 +204,73 @@ pub fn path(data: &[u8]) {
     if let Ok(p) = RcptParams::parse(text) {
         assert_eq!(RcptParams::parse(&p.to_string()), Ok(p));
     }
+}
+
+/// The borrowed command parser against the owned one: both accept the same lines with the
+/// same errors, every borrowed accessor agrees with the owned value, and the owned command
+/// written out parses back (borrowed) to itself.
+pub fn command(data: &[u8]) {
+    let owned = Command::parse(data);
+    let borrowed = CommandRef::parse(data);
+    let c = match (&borrowed, &owned) {
+        (Ok(b), Ok(o)) => {
+            assert_eq!(&b.to_command(), o, "borrowed and owned differ");
+            assert_eq!(b.verb(), o.verb());
+            b
+        }
+        (Err(e), Err(f)) => {
+            assert_eq!(e, f, "different errors");
+            return;
+        }
+        _ => panic!("one parser accepts, the other refuses: {borrowed:?} / {owned:?}"),
+    };
+    let o = c.to_command();
+    match (c, &o) {
+        (
+            CommandRef::Mail { from, params },
+            Command::Mail {
+                from: of,
+                params: op,
+            },
+        ) => {
+            assert_eq!(&from.to_reverse_path(), of);
+            assert_eq!(from.is_ascii(), of.is_ascii());
+            if let (mailhub_smtp_proto::ReversePathRef::Mailbox(m), ReversePath::Mailbox(om)) =
+                (from, of)
+            {
+                assert_eq!(m.local_part(), om.local.as_str());
+                assert_eq!(Host::parse(m.host_as_written()).as_ref(), Ok(&om.host));
+            }
+            assert_eq!(params.size, op.size);
+            assert_eq!(params.body, op.body);
+            assert_eq!(params.envid_decoded().as_deref(), op.envid.as_deref());
+            assert_eq!(params.auth().is_some(), op.auth.is_some());
+            let other: Vec<_> = params
+                .other()
+                .map(|(k, v)| (k.to_ascii_uppercase(), v.map(str::to_owned)))
+                .collect();
+            assert_eq!(other, op.other);
+            assert_eq!(params.is_empty(), op.is_empty());
+            assert_eq!(MailParams::parse(params.as_str()).as_ref(), Ok(op));
+        }
+        (CommandRef::Rcpt { to, params }, Command::Rcpt { to: ot, params: op }) => {
+            assert_eq!(&to.to_forward_path(), ot);
+            assert_eq!(params.notify, op.notify);
+            assert_eq!(
+                params.orcpt().map(|o| o.address_decoded().into_owned()),
+                op.orcpt.as_ref().map(|o| o.address.clone())
+            );
+            assert_eq!(params.other().count(), op.other.len());
+            assert_eq!(RcptParams::parse(params.as_str()).as_ref(), Ok(op));
+        }
+        (CommandRef::Ehlo(h) | CommandRef::Helo(h) | CommandRef::Lhlo(h), _) => {
+            assert_eq!(Host::parse(h.as_str()), Ok(h.to_host()));
+        }
+        _ => {}
+    }
+    let wire = o.to_bytes();
+    let again = CommandRef::parse(&wire[..wire.len() - 2]).map(|c| c.to_command());
+    assert_eq!(again.as_ref(), Ok(&o), "written command does not read back");
 }
 
 /// The DATA decoder on arbitrary content in arbitrary pieces. Flags: bit 0 normalise, bit 1

@@ -37,6 +37,11 @@ fn smtp_path_corpus() {
 }
 
 #[test]
+fn smtp_command_corpus() {
+    replay("smtp_command", harness::command);
+}
+
+#[test]
 fn smtp_data_corpus() {
     replay("smtp_data", harness::data_stream);
 }
@@ -51,6 +56,7 @@ proptest::proptest! {
         harness::server_input(&data);
         harness::client_input(&data);
         harness::path(&data);
+        harness::command(&data);
         harness::data_stream(&data);
     }
 }

@@ -3,8 +3,8 @@
 
 use mailhub_smtp_proto::params::{Body, ByMode, DeliverBy, Notify, Orcpt, Ret};
 use mailhub_smtp_proto::{
-    Command, DataDecoder, DataEncoder, Domain, EnhancedStatus, ForwardPath, Host, LineEndings,
-    LocalPart, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
+    Command, CommandRef, DataDecoder, DataEncoder, Domain, EnhancedStatus, ForwardPath, Host,
+    LineEndings, LocalPart, MailParams, Mailbox, RcptParams, Reply, ReplyCode, ReversePath,
 };
 use proptest::prelude::*;
 
@@ -182,8 +182,17 @@ proptest! {
     }
 
     #[test]
+    fn borrowed_command_round_trip(c in command()) {
+        let wire = c.to_bytes();
+        let b = CommandRef::parse(&wire[..wire.len() - 2]);
+        prop_assert_eq!(b.as_ref().map(CommandRef::to_command), Ok(c.clone()));
+        prop_assert_eq!(b.map(|b| b.verb()), Ok(c.verb()));
+    }
+
+    #[test]
     fn parsers_never_panic(s in any::<Vec<u8>>()) {
-        let _ = Command::parse(&s);
+        // The owned parse is the borrowed one made owned: they must agree on every input.
+        prop_assert_eq!(Command::parse(&s), CommandRef::parse(&s).map(|c| c.to_command()));
         let _ = Reply::parse(&s, 512, 10);
         if let Ok(t) = std::str::from_utf8(&s) {
             let _ = ReversePath::parse(t);
