@@ -13,12 +13,16 @@
 //! everything in `./mailhub-data`, makes a self-signed certificate and a demo user with a
 //! generated password on first start, and prints commands to try it with curl and Python.
 //! The annotated sample `mailhub.toml` at the repository root documents every setting.
+//!
+//! Started as root with `[server] run_as = "mail"`, it binds its ports, then runs as that
+//! user. SIGTERM (or Ctrl-C) stops it gracefully; SIGHUP reloads users, aliases and policy
+//! tables; `mailhub_admin` manages its queue through `<data_dir>/control`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mailhub_mta_core::config::{Config, Hub, LogLevel};
+use mailhub_mta_core::config::{Config, Hub, LogLevel, RunAs};
 use tracing_subscriber::filter::LevelFilter;
 
 /// Runs a complete mail host from a configuration file.
@@ -47,6 +51,10 @@ async fn main() -> ExitCode {
         }
     };
     if args.check {
+        if let Some(Err(e)) = config.server.run_as.as_deref().map(RunAs::lookup) {
+            eprintln!("mailhub: {e}");
+            return ExitCode::FAILURE;
+        }
         println!("configuration OK");
         return ExitCode::SUCCESS;
     }

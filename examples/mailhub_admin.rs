@@ -68,7 +68,7 @@ async fn control(config: &Config, command: String) -> Result<(), Box<dyn std::er
         println!("{l}");
     }
     if !answer.ok {
-        return Err(format!("mailhub: {}", answer.status).into());
+        return Err(answer.status.into());
     }
     if !answer.status.is_empty() {
         eprintln!("{}", answer.status);
@@ -77,8 +77,17 @@ async fn control(config: &Config, command: String) -> Result<(), Box<dyn std::er
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailhub_admin: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let config = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default_config(),
