@@ -1,8 +1,8 @@
 //! Reloading policy tables (SIGHUP, `Hub::reload`, the control socket's `RELOAD`) without
 //! dropping sessions: the hub runs from a configuration file on disk; an SMTP session opened
 //! before the reload keeps its tables to the end of its transaction, and a session opened
-//! after it sees the new access table (a sender rejected) and the new relay networks
-//! (loopback no longer relays). A broken access file is refused and the old tables stay.
+//! after it sees the new access table (a sender rejected), the new relay networks
+//! (loopback no longer relays) and the new rate limit. A broken access file is refused and the old tables stay.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,7 +16,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// Writes a configuration file for `dir`: the default, on ephemeral ports, remote mail to a
 /// smart host that refuses connections (so relayed mail just waits in the queue).
-fn write_config(dir: &Path, relay_networks: &str) -> PathBuf {
+fn write_config(dir: &Path, relay_networks: &str, per_client: u32) -> PathBuf {
     let mut text = DEFAULT_CONFIG.replace(
         "data_dir = \"./mailhub-data\"",
         &format!("data_dir = {:?}", dir.join("data").display().to_string()),
@@ -27,6 +27,10 @@ fn write_config(dir: &Path, relay_networks: &str) -> PathBuf {
     text = text.replace(
         "networks = [\"127.0.0.0/8\", \"::1/128\"]",
         &format!("networks = {relay_networks}\nsmart_host = \"127.0.0.1:1\""),
+    );
+    text = text.replace(
+        "max_messages_per_client = 1000",
+        &format!("max_messages_per_client = {per_client}"),
     );
     let path = dir.join("mailhub.toml");
     std::fs::write(&path, text).unwrap();
@@ -87,20 +91,21 @@ fn hub_port(hub: &Hub) -> u16 {
 async fn a_session_keeps_its_tables_and_a_new_one_sees_the_reloaded_ones() {
     tokio::time::timeout(LIMIT, async {
         let dir = tempfile::tempdir().unwrap();
-        let file = write_config(dir.path(), "[\"127.0.0.0/8\", \"::1/128\"]");
+        let file = write_config(dir.path(), "[\"127.0.0.0/8\", \"::1/128\"]", 1000);
         let hub = Hub::start(Config::load(&file).unwrap()).await.unwrap();
         let port = hub_port(&hub);
 
         let mut old = Smtp::open(port).await;
         assert_eq!(old.cmd("MAIL FROM:<x@spam.test>").await.0, 250);
 
-        // New tables: a sender domain refused, loopback no longer a relay network.
+        // New tables: a sender domain refused, loopback no longer a relay network, two
+        // messages per client address.
         std::fs::write(
             dir.path().join("data/access"),
             "sender @spam.test REJECT 550 5.7.1 No mail from spam.test\n",
         )
         .unwrap();
-        write_config(dir.path(), "[]");
+        write_config(dir.path(), "[]", 2);
         hub.reload().unwrap();
 
         // The session opened before keeps what it had: relaying from loopback, the sender.
@@ -120,7 +125,18 @@ async fn a_session_keeps_its_tables_and_a_new_one_sees_the_reloaded_ones() {
         assert!((550..=554).contains(&code), "relay refused now: {text}");
         // Local mail still goes in.
         assert_eq!(new.cmd("RCPT TO:<demo@localhost>").await.0, 250);
+        // The new rate limit: the refused sender did not count, the third MAIL is too many.
+        assert_eq!(new.cmd("RSET").await.0, 250);
+        assert_eq!(new.cmd("MAIL FROM:<x@good.test>").await.0, 250);
+        assert_eq!(new.cmd("RSET").await.0, 250);
+        let (code, text) = new.cmd("MAIL FROM:<x@good.test>").await;
+        assert_eq!(code, 450, "{text}");
         assert_eq!(new.cmd("QUIT").await.0, 221);
+        // The old session's policy still has the old limit.
+        for _ in 0..3 {
+            assert_eq!(old.cmd("MAIL FROM:<z@good.test>").await.0, 250);
+            assert_eq!(old.cmd("RSET").await.0, 250);
+        }
         assert_eq!(old.cmd("QUIT").await.0, 221);
 
         // A broken access file is an error and the tables stay as they were, also through
@@ -159,7 +175,7 @@ async fn sighup_reloads_the_access_table() {
         let _hup = signal(SignalKind::hangup()).unwrap();
         let _term = signal(SignalKind::terminate()).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let file = write_config(dir.path(), "[\"127.0.0.0/8\", \"::1/128\"]");
+        let file = write_config(dir.path(), "[\"127.0.0.0/8\", \"::1/128\"]", 1000);
         let hub = Hub::start(Config::load(&file).unwrap()).await.unwrap();
         let port = hub_port(&hub);
         let running = tokio::spawn(hub.run_until_signal());
