@@ -1,6 +1,8 @@
 //! The configuration file: the embedded default and the sample at the repository root parse,
 //! errors name the file, line and column, and first start prepares the data directory once
-//! (self-signed certificate, users file with a hashed demo password).
+//! (self-signed certificate, users file with a hashed demo password). The `[policy]` access
+//! table loads (a missing file is empty, a bad line is named); a file remembers where it was
+//! read from, for reloads; `set_password` run by root keeps the users file's owner.
 
 use mailhub_mta_core::config::{Config, ConfigError, DEFAULT_CONFIG, Service, prepare};
 
@@ -57,6 +59,76 @@ fn the_sample_at_the_repository_root_is_valid() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mailhub.toml");
     let c = Config::load(&path).unwrap();
     assert_eq!(c.listeners(), Config::default_config().listeners());
+    // Reloads read the file again; the embedded default has no file.
+    assert_eq!(c.source.as_deref(), Some(path.as_path()));
+    assert!(Config::default_config().source.is_none());
+}
+
+#[test]
+fn the_access_table_loads_or_names_its_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default_config();
+    c.server.data_dir = dir.path().to_owned();
+    assert_eq!(
+        c.policy.access_file.as_deref(),
+        Some(std::path::Path::new("access"))
+    );
+    // Missing: an empty table (the default configuration names a file nobody made yet).
+    let empty = c.load_access().unwrap();
+    let ip = "192.0.2.7".parse().unwrap();
+    assert_eq!(
+        empty.check_client(ip),
+        mailhub_mta_core::policy::Action::Dunno
+    );
+    std::fs::write(
+        dir.path().join("access"),
+        "# rules
+client 192.0.2.0/24 REJECT
+",
+    )
+    .unwrap();
+    let t = c.load_access().unwrap();
+    assert!(matches!(
+        t.check_client(ip),
+        mailhub_mta_core::policy::Action::Reject(_)
+    ));
+    let o = c.policy_options(false, t);
+    assert!(matches!(
+        o.access.check_client(ip),
+        mailhub_mta_core::policy::Action::Reject(_)
+    ));
+    assert_eq!(o.max_messages_per_client, c.policy.max_messages_per_client);
+    std::fs::write(
+        dir.path().join("access"),
+        "# rules
+client nonsense
+",
+    )
+    .unwrap();
+    let e = c.load_access().unwrap_err().to_string();
+    assert!(e.contains("access") && e.contains("line 2"), "{e}");
+}
+
+#[cfg(unix)]
+#[test]
+fn set_password_keeps_the_owner_of_the_users_file() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default_config();
+    c.server.data_dir = dir.path().join("data");
+    let p = prepare(&c).unwrap();
+    let me = std::fs::metadata(&p.users_path).unwrap().uid();
+    if me != 0 {
+        // Only root can give a file away; as anyone else the owner is the writer anyway.
+        c.set_password("erin", "e").unwrap();
+        assert_eq!(std::fs::metadata(&p.users_path).unwrap().uid(), me);
+        return;
+    }
+    // As root for a hub that runs as nobody: the rewritten file stays nobody's.
+    std::os::unix::fs::chown(&p.users_path, Some(65534), Some(65534)).unwrap();
+    c.set_password("erin", "e").unwrap();
+    let m = std::fs::metadata(&p.users_path).unwrap();
+    assert_eq!((m.uid(), m.gid()), (65534, 65534));
 }
 
 #[test]
@@ -93,6 +165,11 @@ fn a_bad_address_or_network_names_its_line() {
 fn checks_beyond_types_point_at_the_key() {
     for (from, to, key) in [
         ("# run_as = \"mail\"", "run_as = \"no body\"", "run_as ="),
+        (
+            "rate_window_secs = 3600",
+            "rate_window_secs = 0",
+            "rate_window_secs = 0",
+        ),
         (
             "# cert = \"/etc/ssl/mail.pem\"",
             "cert = \"c.pem\"",
