@@ -1,7 +1,8 @@
 #![allow(missing_docs)]
 
-//! Server engine throughput: FETCH FLAGS / ENVELOPE / BODYSTRUCTURE of 10,000 messages and
-//! SEARCH TEXT over 10,000 messages (messages per second), the caller answering every
+//! Server engine throughput: FETCH FLAGS / ENVELOPE / BODYSTRUCTURE / BODY[] (whole and
+//! streamed) of 10,000 messages, SEARCH TEXT and THREAD=REFERENCES over 10,000 messages
+//! (messages per second), the caller answering every
 //! message request from memory.
 
 use std::num::NonZeroU32;
@@ -72,6 +73,42 @@ fn selected(messages: &[Vec<u8>]) -> Server {
     s
 }
 
+/// `message(i)` in threads of five: each reply's References name the thread's first message
+/// and the one before it.
+fn threaded(i: u32) -> Vec<u8> {
+    let mut m = message(i);
+    let root = (i - 1) / 5 * 5 + 1;
+    if i != root {
+        let refs = format!(
+            "References: <{root}@example.com> <{}@example.com>\r\n",
+            i - 1
+        );
+        m.splice(0..0, refs.into_bytes());
+    }
+    m
+}
+
+/// As [`run`], streaming whole-message bodies in 4 KiB chunks when the engine allows it.
+fn run_streamed(s: &mut Server, messages: &[Vec<u8>], command: &[u8]) -> usize {
+    s.handle_input(command);
+    let mut out = 0;
+    while let Some(e) = s.poll_event() {
+        if let ServerEvent::FetchMessage { uid, .. } = e {
+            let m = &messages[uid.get() as usize - 1];
+            assert!(s.fetch_streamable());
+            s.fetch_stream_start(m.len() as u64).unwrap();
+            for chunk in m.chunks(4096) {
+                s.fetch_stream_data(chunk).unwrap();
+                out += s.poll_transmit().map_or(0, |o| o.len());
+            }
+        }
+        if let Some(o) = s.poll_transmit() {
+            out += o.len();
+        }
+    }
+    out + s.poll_transmit().map_or(0, |o| o.len())
+}
+
 /// Runs one command to completion, answering message requests; returns the output size.
 fn run(s: &mut Server, messages: &[Vec<u8>], command: &[u8]) -> usize {
     s.handle_input(command);
@@ -105,6 +142,20 @@ fn bench(c: &mut Criterion) {
         assert!(run(&mut s, &messages, cmd) > 0);
         g.bench_function(name, |b| b.iter(|| run(&mut s, &messages, cmd)));
     }
+    let body = &b"f FETCH 1:* BODY.PEEK[]\r\n"[..];
+    g.bench_function("fetch_body_10k", |b| {
+        b.iter(|| run(&mut s, &messages, body))
+    });
+    g.bench_function("fetch_body_streamed_10k", |b| {
+        b.iter(|| run_streamed(&mut s, &messages, body))
+    });
+    let threads: Vec<Vec<u8>> = (1..=N).map(threaded).collect();
+    let mut t = selected(&threads);
+    let cmd = &b"t THREAD REFERENCES UTF-8 ALL\r\n"[..];
+    assert!(run(&mut t, &threads, cmd) > 0);
+    g.bench_function("thread_references_10k", |b| {
+        b.iter(|| run(&mut t, &threads, cmd))
+    });
     g.finish();
 }
 
