@@ -128,7 +128,7 @@ fn is_base64_or_eq(s: &str) -> bool {
 impl Command {
     /// Parses one command line, without its CRLF: [`CommandRef::parse`] made owned.
     pub fn parse(line: &[u8]) -> Result<Command, CommandError> {
-        CommandRef::parse(line).map(|c| c.to_command())
+        CommandRef::parse_inline(line).map(|c| c.to_command())
     }
 
     /// The verb, upper case.

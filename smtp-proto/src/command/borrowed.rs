@@ -147,6 +147,13 @@ fn path_and_params<'a>(
 impl<'a> CommandRef<'a> {
     /// Parses one command line, without its CRLF.
     pub fn parse(line: &'a [u8]) -> Result<CommandRef<'a>, CommandError> {
+        Self::parse_inline(line)
+    }
+
+    /// [`CommandRef::parse`], inlined into [`Command::parse`] so the borrowed command is
+    /// built in registers and never stored and reloaded on its way to the owned one.
+    #[inline(always)]
+    pub(super) fn parse_inline(line: &'a [u8]) -> Result<CommandRef<'a>, CommandError> {
         // Trailing spaces are common and harmless.
         let trimmed = line.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
         let line = &line[..trimmed];
@@ -267,6 +274,7 @@ impl<'a> CommandRef<'a> {
     }
 
     /// The owned command: the value [`Command::parse`] gives for the same line.
+    #[inline]
     pub fn to_command(&self) -> Command {
         match self {
             CommandRef::Helo(h) => Command::Helo(h.to_host()),
