@@ -17,6 +17,9 @@
 //!   [`AddressLiteral`], [`Mailbox`], [`ReversePath`], [`ForwardPath`], the ESMTP parameters
 //!   [`MailParams`] and [`RcptParams`], and [`Command`]. Each validates on construction and
 //!   round-trips through its wire form.
+//! - [`CommandRef`]: a command borrowed from its line ([`MailboxRef`], [`MailParamsRef`] …),
+//!   checked in full with no allocation; [`Command::parse`] is this parse made owned, so the
+//!   two can never disagree.
 //! - [`DataDecoder`] and [`DataEncoder`]: incremental dot-unstuffing and dot-stuffing. Only
 //!   `CRLF . CRLF` ends DATA; a bare CR or LF is, by [`LineEndings`] policy, a reason to reject
 //!   the message or rewritten to CRLF, so SMTP smuggling cannot split one message into two.
