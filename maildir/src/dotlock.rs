@@ -2,22 +2,28 @@
 //!
 //! This is the locking Dovecot uses for `dovecot-uidlist` and `dovecot-keywords` (its
 //! `file_dotlock_create` with `dotlock_use_excl`, the default): whoever creates the lock file
-//! owns the right to replace the file; the new contents are written into the lock file itself,
-//! fsynced, and the lock file is renamed over the target, which releases the lock in the same
-//! step. A lock whose file has not been modified for the stale timeout (Dovecot: 2 minutes for
-//! the uid list, `MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT`) is taken to belong to a dead process and
-//! is removed.
+//! owns the right to replace the file. A lock whose file has not been modified for the stale
+//! timeout (Dovecot: 2 minutes for the uid list, `MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT`) is taken
+//! to belong to a dead process and is removed.
 //!
 //! Waiting two minutes after a crash is long, so, like Dovecot's `file_dotlock_create`
-//! (`lib/file-dotlock.c`), a new lock file first holds `<pid>:<hostname>` (no newline). A
+//! (`lib/file-dotlock.c`), a new lock file holds `<pid>:<hostname>` (no newline). A
 //! process finding the lock taken reads it; when the host is this host and `kill(pid, 0)` says
 //! no such process (`ESRCH`), the lock is stale at once. Anything else (another host, a live or
 //! foreign process, an empty file, a lock Dovecot made with new contents already in it, a pid
-//! since reused) falls back to the mtime rule. The owner overwrites the pid with the new
-//! contents before renaming, so the target never sees it.
+//! since reused) falls back to the mtime rule.
+//!
+//! Dovecot writes the new contents into the lock file itself and renames it over the target.
+//! We do not: a process killed between overwriting its pid and the rename (the fsync in
+//! between takes milliseconds) would leave a lock that names nobody, and every delivery after
+//! the restart would wait out the two-minute rule (the SIGKILL fault test of mailhub-mta-core
+//! hit exactly that). Instead the new contents go to `<file>.new`, which only the lock holder
+//! writes, are fsynced and renamed over the target, and only then is the lock removed; the
+//! lock names its owner for as long as it exists. Readers see the old or the new file, never
+//! a torn one, as before.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -44,12 +50,11 @@ impl Default for LockOptions {
     }
 }
 
-/// A held dot-lock. Dropping it without [`DotLock::replace`] removes the lock file.
+/// A held dot-lock. Dropping it (which [`DotLock::replace`] does last) removes the lock file.
 #[derive(Debug)]
 pub(crate) struct DotLock {
     lock_path: PathBuf,
     target: PathBuf,
-    file: Option<File>,
 }
 
 pub(crate) fn lock_path_for(target: &Path) -> PathBuf {
@@ -64,25 +69,40 @@ impl DotLock {
         let lock_path = lock_path_for(target);
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
+        // The tag is written into a private file that is then hard-linked to the lock name
+        // (as Dovecot does), so the lock never exists without its owner's pid: a process
+        // killed between creating an empty lock and writing the tag would leave one only the
+        // two-minute rule could break. Where links are not supported, create-then-write.
+        let mut tagged = TaggedTemp::new(&lock_path);
         loop {
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&lock_path)
-            {
-                Ok(mut file) => {
-                    // Best effort: without the pid the lock is still a lock, only broken
-                    // later (by mtime) if we die holding it.
-                    let _ = file.write_all(owner_tag().as_bytes());
-                    return Ok(DotLock {
-                        lock_path,
-                        target: target.to_owned(),
-                        file: Some(file),
-                    });
+            let taken = match tagged.as_ref().map(|t| fs::hard_link(&t.0, &lock_path)) {
+                Some(Ok(())) => true,
+                Some(Err(e)) if e.kind() == io::ErrorKind::AlreadyExists => false,
+                Some(Err(_)) => {
+                    tagged = None;
+                    continue;
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(Error::io("create lock", &lock_path, e)),
+                None => match OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&lock_path)
+                {
+                    Ok(mut file) => {
+                        // Best effort: without the pid the lock is still a lock, only broken
+                        // later (by mtime) if we die holding it.
+                        let _ = file.write_all(owner_tag().as_bytes());
+                        true
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+                    Err(e) => return Err(Error::io("create lock", &lock_path, e)),
+                },
+            };
+            if taken {
+                return Ok(DotLock {
+                    lock_path,
+                    target: target.to_owned(),
+                });
             }
             if remove_if_owner_dead(&lock_path) {
                 continue;
@@ -100,34 +120,72 @@ impl DotLock {
         }
     }
 
-    /// Writes `data` as the new contents of the target and releases the lock: write into the
-    /// lock file, fsync it, rename it over the target, fsync the directory.
-    pub(crate) fn replace(mut self, data: &[u8]) -> Result<(), Error> {
-        let mut file = self.file.take().expect("lock file present until replaced");
-        // Overwrite the `pid:host` tag; cut what is left of it if `data` is shorter.
-        file.seek(SeekFrom::Start(0))
-            .and_then(|_| file.write_all(data))
-            .and_then(|()| file.set_len(data.len() as u64))
-            .map_err(|e| Error::io("write", &self.lock_path, e))?;
+    /// Writes `data` as the new contents of the target and releases the lock: write
+    /// `<target>.new`, fsync it, rename it over the target, fsync the directory, remove the
+    /// lock (see the module doc for why not Dovecot's rename of the lock file itself).
+    pub(crate) fn replace(self, data: &[u8]) -> Result<(), Error> {
+        let new_path = new_path_for(&self.target);
+        // Only the lock holder writes this name; a leftover of a holder that died is
+        // truncated here.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&new_path)
+            .map_err(|e| Error::io("create", &new_path, e))?;
+        file.write_all(data)
+            .map_err(|e| Error::io("write", &new_path, e))?;
         file.sync_all()
-            .map_err(|e| Error::io("fsync", &self.lock_path, e))?;
+            .map_err(|e| Error::io("fsync", &new_path, e))?;
         drop(file);
-        fs::rename(&self.lock_path, &self.target)
-            .map_err(|e| Error::io("rename", &self.target, e))?;
-        // The rename consumed the lock file: nothing left for Drop to remove.
-        self.lock_path = PathBuf::new();
+        fs::rename(&new_path, &self.target).map_err(|e| Error::io("rename", &self.target, e))?;
         if let Some(dir) = self.target.parent() {
             crate::fsutil::fsync_dir(dir)?;
         }
+        // Dropping `self` removes the lock file.
         Ok(())
+    }
+}
+
+fn new_path_for(target: &Path) -> PathBuf {
+    let mut s = target.as_os_str().to_owned();
+    s.push(".new");
+    PathBuf::from(s)
+}
+
+/// A file holding [`owner_tag`], removed on drop: what [`DotLock::acquire`] links to the
+/// lock name. Named `<lock>.<pid>.<n>.tmp` so no two acquirers share one.
+struct TaggedTemp(PathBuf);
+
+impl TaggedTemp {
+    fn new(lock_path: &Path) -> Option<TaggedTemp> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut s = lock_path.as_os_str().to_owned();
+        s.push(format!(".{}.{n}.tmp", std::process::id()));
+        let path = PathBuf::from(s);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .ok()?;
+        let t = TaggedTemp(path);
+        file.write_all(owner_tag().as_bytes()).ok()?;
+        Some(t)
+    }
+}
+
+impl Drop for TaggedTemp {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
     }
 }
 
 impl Drop for DotLock {
     fn drop(&mut self) {
-        if !self.lock_path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.lock_path);
-        }
+        let _ = fs::remove_file(&self.lock_path);
     }
 }
 
@@ -252,6 +310,23 @@ mod tests {
         drop(b);
         assert!(!dir.path().join("dovecot-uidlist.lock").exists());
         assert_eq!(fs::read(&target).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn the_lock_names_its_owner_until_released_and_a_leftover_new_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dovecot-uidlist");
+        // A holder killed between writing `.new` and renaming it left a torn file.
+        fs::write(new_path_for(&target), b"torn, longer than what comes next").unwrap();
+        let opts = LockOptions {
+            timeout: Duration::from_millis(50),
+            ..LockOptions::default()
+        };
+        let a = DotLock::acquire(&target, &opts).unwrap();
+        a.replace(b"3 V1 N1\n").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"3 V1 N1\n");
+        assert!(!new_path_for(&target).exists());
+        assert!(!lock_path_for(&target).exists());
     }
 
     #[test]

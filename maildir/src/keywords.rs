@@ -2,8 +2,9 @@
 //!
 //! Format (Dovecot's Maildir documentation, "IMAP Keywords"): one line per keyword,
 //! `<index> <name>`, where index 0 is the letter `a` and 25 the letter `z`. The file is read
-//! without a lock; it is written only while holding `dovecot-uidlist.lock`, into a lock file
-//! `dovecot-keywords.lock` that is then renamed over it (see [`crate::Maildir::keyword_flag`]).
+//! without a lock; it is written only while holding `dovecot-uidlist.lock` and
+//! `dovecot-keywords.lock`, into `dovecot-keywords.new` that is then renamed over it (see
+//! [`crate::Maildir::keyword_flag`]).
 //!
 //! Lines with an index of 26 or more are ignored, as Dovecot ignores them: a letter must exist
 //! for a keyword to be stored in a file name.

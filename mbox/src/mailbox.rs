@@ -424,8 +424,12 @@ impl Mailbox {
                 headers,
             ));
         }
+        // The journal must be on disk before any appended byte can be, or a crash could leave
+        // a torn message nobody knows to cut; and its removal must be on disk before the
+        // append is reported done, or a crash could bring it back and cut a message the
+        // caller counts as stored (a queue would not deliver it again: lost mail).
         let journal = side_path(&self.path, "mailhub-append");
-        fs::write(&journal, size.to_string())?;
+        write_journal(&journal, size, self.opts.fsync)?;
         let result = (|| -> std::io::Result<()> {
             if let Some((at, last)) = patch {
                 file.write_all_at(format!("{last:010}").as_bytes(), at)?;
@@ -444,6 +448,9 @@ impl Mailbox {
             return Err(e.into());
         }
         fs::remove_file(&journal)?;
+        if self.opts.fsync {
+            sync_dir(&self.path)?;
+        }
         Ok(uids)
     }
 
@@ -627,6 +634,16 @@ fn copy_range<W: Write>(file: &File, mut at: u64, mut len: u64, w: &mut W) -> Re
 }
 
 /// The size recorded by an unfinished append's journal, if any.
+fn write_journal(journal: &Path, size: u64, fsync: bool) -> Result<(), Error> {
+    let mut f = File::create(journal)?;
+    f.write_all(size.to_string().as_bytes())?;
+    if fsync {
+        f.sync_all()?;
+        sync_dir(journal)?;
+    }
+    Ok(())
+}
+
 fn read_journal(path: &Path) -> Result<Option<u64>, Error> {
     match fs::read_to_string(side_path(path, "mailhub-append")) {
         Ok(s) => Ok(s.trim().parse().ok()),

@@ -1,14 +1,42 @@
 //! Local delivery into the hub's stores (RFC 5321 §4.4 trace fields at final delivery).
+//!
+//! # Exactly once across a crash
+//!
+//! RFC 5321 §6.1 makes the message ours once 250 is sent; the queue keeps it on disk until
+//! every recipient is recorded as done. A crash after the store has the copy but before the
+//! queue recorded it would, on a plain retry, deliver it a second time. So before delivering
+//! a copy that an earlier attempt may already have made, this transport looks for it:
+//!
+//! - which attempts: a message recovered from the spool (its [`QueueId`] was made by another
+//!   run of the process, [`QueueId::is_from_this_run`]) and a recipient whose previous
+//!   attempt in this run ended in an error (the store may fail after the copy is in place,
+//!   e.g. a Maildir UID list lock timing out after the file was linked into `new/`). Messages
+//!   queued and delivered within one run, the common case, pay nothing.
+//! - how: the exact octets this transport would store (`Return-Path:`, `Delivered-To:` and
+//!   the spooled message, whose `Received:` field carries the SMTP transaction id and a
+//!   date) are compared with the messages of the destination mailbox (and of INBOX, the
+//!   fallback) that have the same RFC 822 size and arrived no earlier than the message was
+//!   queued. An equal copy means "delivered"; the queue records it and moves on.
+//!
+//! This works through the [`MailStore`] traits for every store (Maildir, mbox, memory), at
+//! the price of one mailbox listing per checked recipient, paid only after a crash or an
+//! error. A deterministic Maildir file name (queue id + recipient) would make the check a
+//! `stat()`, but the store traits carry no such key, and mbox has no file names at all.
+//! The mbox store truncates a torn append (its append journal) before it is read, so a
+//! half-written copy is never taken for a delivered one.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
 use super::{DeliveryJob, Outcome, Transport};
 use crate::bounce::header_block;
+use crate::queue::QueueId;
 use crate::route::Destination;
 use crate::runtime::{SharedRuntime, unblock};
-use crate::store::{AppendRequest, INBOX, MailStore, MessageData, StoreError};
+use crate::store::{AppendRequest, INBOX, MailStore, MessageData, StoreError, Uid, UserStore};
 
 /// Local delivery knobs.
 #[derive(Debug, Clone)]
@@ -39,7 +67,18 @@ pub struct LocalDelivery {
     store: Arc<dyn MailStore>,
     runtime: SharedRuntime,
     options: LocalOptions,
+    /// Recipients whose last attempt in this run failed: the next attempt looks for a copy
+    /// first (module doc). Bounded by [`MAX_UNCERTAIN`].
+    uncertain: Mutex<HashSet<UncertainKey>>,
 }
+
+/// (queue id, recipient address, destination token).
+type UncertainKey = (QueueId, String, String);
+
+/// Most recipients remembered as "failed, maybe stored anyway". Past it a failed attempt is
+/// not remembered, and a copy the store kept despite its error could be delivered twice;
+/// at this size that takes a hundred thousand messages deferred at once.
+const MAX_UNCERTAIN: usize = 100_000;
 
 impl std::fmt::Debug for LocalDelivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,7 +99,12 @@ impl LocalDelivery {
             store,
             runtime,
             options,
+            uncertain: Mutex::new(HashSet::new()),
         }
+    }
+
+    fn uncertain(&self) -> std::sync::MutexGuard<'_, HashSet<UncertainKey>> {
+        self.uncertain.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn folder(&self, user: &dyn crate::store::UserStore, wanted: Option<&str>) -> String {
@@ -92,6 +136,61 @@ pub(crate) fn count_fields(header: &[u8], name: &str, value: Option<&str>) -> us
         }
     }
     n
+}
+
+/// The size of `data` with every bare LF counted as CRLF (the stores' RFC 822 size).
+fn rfc822_size(data: &[u8]) -> u64 {
+    let bare = data
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' && (i == 0 || data[i - 1] != b'\r'))
+        .count();
+    (data.len() + bare) as u64
+}
+
+/// Looks in `mailbox` for a message with exactly the octets `data`, stored no earlier than
+/// `since`: a copy an earlier attempt made (module doc).
+async fn find_copy(
+    user: &dyn UserStore,
+    mailbox: &str,
+    data: &[u8],
+    since: SystemTime,
+) -> Result<Option<Uid>, StoreError> {
+    let snap = match user.select(mailbox).await {
+        Ok(s) => s,
+        Err(StoreError::NoSuchMailbox(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let size = rfc822_size(data);
+    // Stores keep dates to the second (mbox `From ` lines, file mtimes on some file systems).
+    let since = since
+        .checked_sub(Duration::from_secs(2))
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    // Newest first: the copy, if any, came late.
+    for m in snap.messages.iter().rev() {
+        if m.size != size || m.internal_date < since {
+            continue;
+        }
+        let mut body = match user.open_message(mailbox, m.uid).await {
+            Ok(b) => b,
+            // Expunged meanwhile: not our copy any more.
+            Err(StoreError::NoSuchMessage(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let mut at = 0usize;
+        let mut same = true;
+        while let Some(chunk) = body.next_chunk().await? {
+            if data.get(at..at + chunk.len()) != Some(&chunk[..]) {
+                same = false;
+                break;
+            }
+            at += chunk.len();
+        }
+        if same && at == data.len() {
+            return Ok(Some(m.uid));
+        }
+    }
+    Ok(None)
 }
 
 fn map_store_error(e: &StoreError) -> Outcome {
@@ -173,6 +272,44 @@ impl Transport for LocalDelivery {
             data.extend_from_slice(format!("Delivered-To: {}", r.address).as_bytes());
             data.extend_from_slice(eol);
             data.extend_from_slice(&msg);
+            let key = (job.id.clone(), r.address.clone(), r.destination.to_token());
+            if !job.id.is_from_this_run() || self.uncertain().contains(&key) {
+                let mut found = None;
+                let mut boxes = vec![mailbox.as_str()];
+                if mailbox != INBOX {
+                    boxes.push(INBOX);
+                }
+                for b in boxes {
+                    match find_copy(&*u, b, &data, job.arrival).await {
+                        Ok(Some(uid)) => {
+                            found = Some(Ok((b, uid)));
+                            break;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            found = Some(Err(e));
+                            break;
+                        }
+                    }
+                }
+                match found {
+                    Some(Ok((b, uid))) => {
+                        tracing::info!(queue_id = %job.id, user = %user, mailbox = b, uid,
+                            "copy from an earlier attempt found: not delivered again");
+                        self.uncertain().remove(&key);
+                        out.push(Outcome::Delivered(format!(
+                            "250 2.0.0 delivered to {user}/{b} (UID {uid}) by an earlier attempt"
+                        )));
+                        continue;
+                    }
+                    // Cannot tell whether it is there: try later rather than risk a copy.
+                    Some(Err(e)) => {
+                        out.push(map_store_error(&e));
+                        continue;
+                    }
+                    None => {}
+                }
+            }
             let req = AppendRequest {
                 data: MessageData::Bytes(data),
                 ..AppendRequest::default()
@@ -181,13 +318,22 @@ impl Transport for LocalDelivery {
                 Err(StoreError::NoSuchMailbox(_)) if mailbox != INBOX => u.append(INBOX, req).await,
                 other => other,
             };
-            out.push(match res {
+            let outcome = match res {
                 Ok(a) => Outcome::Delivered(format!(
                     "250 2.0.0 delivered to {user}/{mailbox} (UID {})",
                     a.uid
                 )),
                 Err(e) => map_store_error(&e),
-            });
+            };
+            if matches!(outcome, Outcome::Deferred(_)) {
+                let mut set = self.uncertain();
+                if set.len() < MAX_UNCERTAIN {
+                    set.insert(key);
+                }
+            } else {
+                self.uncertain().remove(&key);
+            }
+            out.push(outcome);
         }
         out
     }

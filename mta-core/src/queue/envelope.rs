@@ -16,6 +16,14 @@ impl QueueId {
         &self.0
     }
 
+    /// Whether this run of the process made the id. An id from another run (a message
+    /// recovered from the spool after a restart) may belong to a message that run delivered
+    /// just before it died, before the queue could record it; local delivery checks for such
+    /// a copy before delivering again ([`crate::deliver::LocalDelivery`]).
+    pub fn is_from_this_run(&self) -> bool {
+        self.0.len() == 28 && self.0.get(16..24) == Some(super::spool::run_tag())
+    }
+
     /// Reads an id (hex digits only, 8–64 of them).
     pub fn parse(s: &str) -> Option<QueueId> {
         (s.len() >= 8 && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))

@@ -32,6 +32,20 @@ pub(crate) struct Spool {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Eight hex digits naming this run of the process: random, so that a restarted hub (even
+/// one that got the same pid, as pid 1 in a container) never takes a previous run's ids for
+/// its own.
+pub(crate) fn run_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        // RandomState is seeded from the OS's random source once per process.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        format!("{:08x}", h.finish() as u32)
+    })
+}
+
 impl Spool {
     pub(crate) fn open(root: &Path, fsync: bool) -> io::Result<Spool> {
         for d in ["tmp", "data", "env", "corrupt"] {
@@ -43,14 +57,15 @@ impl Spool {
         })
     }
 
-    /// A fresh id: time, process and a counter, so two processes on one spool (a restart
-    /// racing an old instance) never collide.
+    /// A fresh id: time, this process run's tag ([`QueueId::is_from_this_run`]) and a
+    /// counter, so two processes on one spool (a restart racing an old instance) never
+    /// collide.
     pub(crate) fn new_id(&self, now_nanos: u128) -> QueueId {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         QueueId(format!(
-            "{:016x}{:06x}{:04x}",
+            "{:016x}{}{:04x}",
             now_nanos as u64,
-            std::process::id() & 0xff_ffff,
+            run_tag(),
             n & 0xffff
         ))
     }
