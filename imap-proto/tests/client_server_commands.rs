@@ -381,6 +381,61 @@ fn store_search_esearch_sort_thread() {
 }
 
 #[test]
+fn fetch_contents_check_examine_and_uid_move() {
+    let mut net = selected();
+    let o = net.ok("FETCH 3 (ENVELOPE BODYSTRUCTURE BODY.PEEK[TEXT])");
+    let [Data::Fetch { seq, items }] = o.data.as_slice() else {
+        panic!("{:?}", o.data)
+    };
+    assert_eq!(seq.get(), 3);
+    let MessageData::Envelope(env) = &items[0] else {
+        panic!("{items:?}")
+    };
+    assert_eq!(env.subject.as_bytes(), Some(&b"a"[..]));
+    assert!(matches!(&items[1], MessageData::BodyStructure(b)
+        if matches!(**b, mailhub_imap_proto::bodystructure::BodyStructure::Single { .. })));
+    assert!(matches!(&items[2], MessageData::BodySection { data, .. }
+        if data.as_bytes() == Some(&b"hello a\r\n"[..])));
+    // BODY[] (not PEEK) sets \Seen: the new flags come with the data.
+    let o = net.ok("UID FETCH 3 (BODY[])");
+    let [Data::Fetch { items, .. }] = o.data.as_slice() else {
+        panic!("{:?}", o.data)
+    };
+    assert!(
+        items
+            .iter()
+            .any(|i| matches!(i, MessageData::Flags(f) if f.contains(&Flag::Seen)))
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| matches!(i, MessageData::BodySection { data, .. }
+        if data.as_bytes() == Some(message("a", 1).as_bytes())))
+    );
+    assert!(
+        net.w.mailboxes["INBOX"].messages[2]
+            .flags
+            .contains(&Flag::Seen)
+    );
+    net.ok("CHECK");
+    // UID MOVE: COPYUID in an untagged OK, the source message expunged.
+    let o = net.ok("UID MOVE 4 Archive");
+    assert!(
+        o.statuses
+            .iter()
+            .any(|s| matches!(s.code, Some(Code::CopyUid { .. })))
+    );
+    assert_eq!(o.data, [Data::Expunge(nz(4))]);
+    // EXAMINE: read-only, a STORE is refused.
+    let o = net.ok("EXAMINE Archive");
+    assert_eq!(o.code, Some(Code::ReadOnly));
+    assert!(o.data.contains(&Data::Exists(1)));
+    assert!(o.statuses.iter().any(|s| s.code == Some(Code::Closed)));
+    let o = net.run(body("STORE 1 +FLAGS (\\Seen)"));
+    assert_eq!(o.kind, StatusKind::No);
+}
+
+#[test]
 fn copy_move_expunge_and_uid_expunge() {
     let mut net = selected();
     let o = net.ok("COPY 1:2 Archive");
