@@ -9,8 +9,8 @@
 mod smtp_support;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -49,13 +49,20 @@ fn job(hub: &Hub, n: usize) -> DeliveryJob {
     let body = format!("Subject: message {n}\r\n\r\nbody of message {n}\r\n");
     let data = hub.dir.path().join(format!("spooled-{n}"));
     std::fs::write(&data, &body).unwrap();
+    job_at(&data)
+}
+
+/// A job for `dave@example.test` with the message in `data`.
+fn job_at(data: &std::path::Path) -> DeliveryJob {
+    let size = std::fs::metadata(data).unwrap().len();
+    let data = data.to_owned();
     DeliveryJob {
         id: QueueId::parse("0123456789abcdef").unwrap(),
         sender: "a@remote.test".into(),
         envid: None,
         ret: None,
         data,
-        size: body.len() as u64,
+        size,
         recipients: vec![JobRecipient {
             address: "dave@example.test".into(),
             destination: Destination::Remote("dave@example.test".into()),
@@ -186,6 +193,82 @@ async fn an_idle_session_past_its_time_is_closed_not_reused() {
         assert_eq!(t.idle_sessions(), 0, "expired sessions are closed");
         assert!(delivered(&t.deliver(&job(&hub, 1)).await));
         assert_eq!(hub.accepts.load(Ordering::SeqCst), 2);
+    })
+    .await;
+}
+
+/// A minimal SMTP server that takes messages and, on the first connection only, closes the
+/// socket without a word right after answering RSET (a peer that drops idle clients
+/// silently). Returns its port, the accept count and the messages it took.
+async fn silent_dropper() -> (u16, Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let messages: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (count, took) = (accepts.clone(), messages.clone());
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let first = count.fetch_add(1, Ordering::SeqCst) == 0;
+            let took = took.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = tcp.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(d) = data.as_mut() {
+                        if line == "." {
+                            took.lock().unwrap().push(data.take().unwrap());
+                            w.write_all(b"250 taken\r\n").await.unwrap();
+                        } else {
+                            d.push_str(&line);
+                            d.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250 fake\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"250 ok\r\n",
+                    };
+                    w.write_all(reply).await.unwrap();
+                    if verb == "QUIT" || (verb == "RSET" && first) {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepts, messages)
+}
+
+#[tokio::test]
+async fn a_cached_session_closed_without_a_word_is_replaced() {
+    bounded(async {
+        let (port, accepts, messages) = silent_dropper().await;
+        let dir = tempfile::tempdir().unwrap();
+        let hub_like = |n| {
+            let data = dir.path().join(format!("m{n}"));
+            std::fs::write(&data, format!("Subject: {n}\r\n\r\nbody {n}\r\n")).unwrap();
+            job_at(&data)
+        };
+        let t = transport(port, ConnectionReuse::default());
+        assert!(delivered(&t.deliver(&hub_like(0)).await));
+        assert_eq!(t.idle_sessions(), 1, "parked after RSET");
+        // The server has closed that session meanwhile; the next message finds out.
+        let out = t.deliver(&hub_like(1)).await;
+        assert!(delivered(&out), "{out:?}");
+        assert_eq!(accepts.load(Ordering::SeqCst), 2);
+        let took = messages.lock().unwrap().clone();
+        assert_eq!(took.len(), 2, "each message once: {took:?}");
+        assert!(took[1].contains("body 1"), "{took:?}");
     })
     .await;
 }
