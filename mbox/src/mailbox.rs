@@ -371,6 +371,53 @@ impl Mailbox {
             .flatten())
     }
 
+    /// Appends one message as it is, with no IMAP state: no `X-UID:`/`Status:` headers and
+    /// no folder-data pseudo-message in an empty file. What an MTA's delivery to a file
+    /// (an alias target `/path`) writes: the `From ` line, the quoted message, a blank line.
+    /// Same lock, journal and fsync as [`Mailbox::append`]: a torn append is cut back by the
+    /// next writer.
+    pub fn append_plain(&self, envelope: &Envelope, message: &[u8]) -> Result<(), Error> {
+        let lock = MboxLock::acquire(&self.path, LockMode::Write, &self.opts.locks)?;
+        recover(&self.path, lock.file(), self.opts.fsync)?;
+        let file = lock.file();
+        let size = file.metadata()?.len();
+        let mut data = Vec::new();
+        if size > 0 {
+            let mut tail = [0u8; 3];
+            let t = &mut tail[..size.min(3) as usize];
+            file.read_exact_at(t, size - t.len() as u64)?;
+            if !(t.ends_with(b"\n\n") || t.ends_with(b"\n\r\n")) {
+                data.extend_from_slice(if t.ends_with(b"\n") { b"\n" } else { b"\n\n" });
+            }
+        }
+        data.extend_from_slice(&encode_message(
+            envelope,
+            message,
+            self.variant,
+            StoreHeaders::default(),
+        ));
+        let journal = side_path(&self.path, "mailhub-append");
+        write_journal(&journal, size, self.opts.fsync)?;
+        let result = file.write_all_at(&data, size).and_then(|()| {
+            if self.opts.fsync {
+                file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = result {
+            let _ = file.set_len(size);
+            let _ = file.sync_data();
+            let _ = fs::remove_file(&journal);
+            return Err(e.into());
+        }
+        fs::remove_file(&journal)?;
+        if self.opts.fsync {
+            sync_dir(&self.path)?;
+        }
+        Ok(())
+    }
+
     /// Appends messages under one lock and one fsync, all or none.
     pub fn append_many(&self, msgs: &[NewMessage<'_>]) -> Result<Vec<Option<u32>>, Error> {
         let lock = MboxLock::acquire(&self.path, LockMode::Write, &self.opts.locks)?;

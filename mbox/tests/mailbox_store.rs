@@ -227,3 +227,33 @@ fn maildir_round_trip() {
         assert_eq!(x.info.envelope.time(), y.info.envelope.time());
     }
 }
+
+#[test]
+fn plain_append_writes_no_imap_state_and_cuts_a_torn_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("archive");
+    fs::write(&p, b"").unwrap();
+    let mb = Mailbox::open(&p, opts(Variant::Mboxrd)).unwrap();
+    let env = Envelope::new("a@b", 0).unwrap();
+    mb.append_plain(&env, &msg(1)).unwrap();
+    let good = fs::read(&p).unwrap();
+    let text = String::from_utf8(good.clone()).unwrap();
+    assert!(text.starts_with("From a@b "), "{text}");
+    assert!(!text.contains("X-IMAP") && !text.contains("X-UID"), "{text}");
+    assert!(text.contains("\n>From the body of 1\n"), "{text}");
+    // A writer killed mid-append: the next plain append cuts the torn tail first.
+    fs::write(
+        dir.path().join(".archive.mailhub-append"),
+        good.len().to_string(),
+    )
+    .unwrap();
+    let mut torn = good.clone();
+    torn.extend_from_slice(b"From a@b Thu Jan  1 00:00:00 1970\nSubject: half");
+    fs::write(&p, &torn).unwrap();
+    mb.append_plain(&env, &msg(2)).unwrap();
+    let snap = mb.scan().unwrap();
+    assert_eq!(snap.messages.len(), 2);
+    assert_eq!(mb.fetch(&snap.messages[0]).unwrap(), msg(1));
+    assert_eq!(mb.fetch(&snap.messages[1]).unwrap(), msg(2));
+    assert!(!fs::read_to_string(&p).unwrap().contains("half"));
+}

@@ -45,6 +45,18 @@ pub struct LocalOptions {
     pub max_message: u64,
     /// Most `Received:` fields before the message counts as looping (RFC 5321 §6.3).
     pub max_received: usize,
+    /// Whether `|command` destinations are run (off by default; otherwise they fail with
+    /// 5.3.5). See `deliver::program` for how.
+    pub allow_programs: bool,
+    /// Whether `/path` destinations are appended to (off by default; otherwise 5.3.5).
+    pub allow_files: bool,
+    /// A program running longer is killed and the recipient bounced (Postfix's
+    /// `command_time_limit`, 1000 s).
+    pub program_timeout: std::time::Duration,
+    /// Octets of a program's output kept for the bounce.
+    pub max_program_output: usize,
+    /// fsync file-target appends (turn off only for tests).
+    pub fsync_files: bool,
 }
 
 impl Default for LocalOptions {
@@ -52,6 +64,11 @@ impl Default for LocalOptions {
         LocalOptions {
             max_message: 64 * 1024 * 1024,
             max_received: 50,
+            allow_programs: false,
+            allow_files: false,
+            program_timeout: Duration::from_secs(1000),
+            max_program_output: 2048,
+            fsync_files: true,
         }
     }
 }
@@ -103,6 +120,97 @@ impl LocalDelivery {
         }
     }
 
+    /// Runs a `|command` destination (`deliver::program`).
+    async fn to_program(
+        &self,
+        job: &DeliveryJob,
+        r: &super::JobRecipient,
+        cmd: &str,
+        msg: &[u8],
+        eol: &[u8],
+    ) -> Outcome {
+        if !self.options.allow_programs {
+            return Outcome::Failed(format!(
+                "550 5.3.5 Delivery to programs is turned off (command {cmd})"
+            ));
+        }
+        let (local, domain) = r.address.rsplit_once('@').unwrap_or((&r.address, ""));
+        let (user, extension) = local.split_once('+').unwrap_or((local, ""));
+        let orcpt = r
+            .orcpt
+            .as_deref()
+            .map(|o| o.split_once(';').map_or(o, |(_, a)| a))
+            .unwrap_or(&r.address);
+        let env: Vec<(String, String)> = [
+            ("SENDER", job.sender.as_str()),
+            ("RECIPIENT", r.address.as_str()),
+            ("ORIGINAL_RECIPIENT", orcpt),
+            ("LOCAL", local),
+            ("DOMAIN", domain),
+            ("EXTENSION", extension),
+            ("USER", user),
+            ("LOGNAME", user),
+            ("HOME", "/"),
+            ("SHELL", "/bin/sh"),
+            ("PATH", "/usr/bin:/bin"),
+            ("QUEUE_ID", job.id.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let input = with_trace(&job.sender, &r.address, msg, eol);
+        let (c, timeout, max) = (
+            cmd.to_owned(),
+            self.options.program_timeout,
+            self.options.max_program_output,
+        );
+        let run = unblock(&*self.runtime, move || {
+            super::program::run_program(&c, &env, input, timeout, max)
+        })
+        .await;
+        match run {
+            Ok((end, output)) => {
+                let o = super::program::program_outcome(cmd, end, &output);
+                tracing::info!(queue_id = %job.id, command = cmd, ?end, "program delivery");
+                o
+            }
+            Err(e) => Outcome::Deferred(format!("451 4.3.0 cannot run command {cmd}: {e}")),
+        }
+    }
+
+    /// Appends to a `/path` destination (`deliver::program`).
+    async fn to_file(
+        &self,
+        job: &DeliveryJob,
+        r: &super::JobRecipient,
+        path: &str,
+        msg: &[u8],
+        eol: &[u8],
+    ) -> Outcome {
+        if !self.options.allow_files {
+            return Outcome::Failed(format!(
+                "550 5.3.5 Delivery to files is turned off (file {path})"
+            ));
+        }
+        let data = with_trace(&job.sender, &r.address, msg, eol);
+        let (p, sender, fsync) = (
+            std::path::PathBuf::from(path),
+            job.sender.clone(),
+            self.options.fsync_files,
+        );
+        let time = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let res = unblock(&*self.runtime, move || {
+            super::program::append_to_file(&p, &sender, time, &data, fsync)
+        })
+        .await;
+        match res {
+            Ok(()) => Outcome::Delivered(format!("250 2.0.0 appended to file {path}")),
+            Err(e) => Outcome::Deferred(format!("451 4.3.0 cannot append to file {path}: {e}")),
+        }
+    }
+
     fn uncertain(&self) -> std::sync::MutexGuard<'_, HashSet<UncertainKey>> {
         self.uncertain.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -136,6 +244,17 @@ pub(crate) fn count_fields(header: &[u8], name: &str, value: Option<&str>) -> us
         }
     }
     n
+}
+
+/// `Return-Path:` and `Delivered-To:` (RFC 5321 §4.4) ahead of the message.
+fn with_trace(sender: &str, recipient: &str, msg: &[u8], eol: &[u8]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(msg.len() + 128);
+    data.extend_from_slice(format!("Return-Path: <{sender}>").as_bytes());
+    data.extend_from_slice(eol);
+    data.extend_from_slice(format!("Delivered-To: {recipient}").as_bytes());
+    data.extend_from_slice(eol);
+    data.extend_from_slice(msg);
+    data
 }
 
 /// The size of `data` with every bare LF counted as CRLF (the stores' RFC 822 size).
@@ -239,12 +358,6 @@ impl Transport for LocalDelivery {
         };
         let mut out = Vec::with_capacity(job.recipients.len());
         for r in &job.recipients {
-            let Destination::Local { user, folder } = &r.destination else {
-                out.push(Outcome::Failed(
-                    "550 5.3.5 Delivery to programs and files is not supported".into(),
-                ));
-                continue;
-            };
             if looping {
                 out.push(Outcome::Failed(
                     "554 5.4.6 Too many Received: fields (mail loop)".into(),
@@ -258,6 +371,23 @@ impl Transport for LocalDelivery {
                 )));
                 continue;
             }
+            let (user, folder) = match &r.destination {
+                Destination::Local { user, folder } => (user, folder),
+                Destination::Program(cmd) => {
+                    out.push(self.to_program(job, r, cmd, &msg, eol).await);
+                    continue;
+                }
+                Destination::File(path) => {
+                    out.push(self.to_file(job, r, path, &msg, eol).await);
+                    continue;
+                }
+                Destination::Remote(_) => {
+                    out.push(Outcome::Failed(
+                        "550 5.3.5 Remote destination given to local delivery".into(),
+                    ));
+                    continue;
+                }
+            };
             let u = match self.store.open(user).await {
                 Ok(u) => u,
                 Err(e) => {
@@ -266,12 +396,7 @@ impl Transport for LocalDelivery {
                 }
             };
             let mailbox = self.folder(&*u, folder.as_deref()).await;
-            let mut data = Vec::with_capacity(msg.len() + 128);
-            data.extend_from_slice(format!("Return-Path: <{}>", job.sender).as_bytes());
-            data.extend_from_slice(eol);
-            data.extend_from_slice(format!("Delivered-To: {}", r.address).as_bytes());
-            data.extend_from_slice(eol);
-            data.extend_from_slice(&msg);
+            let data = with_trace(&job.sender, &r.address, &msg, eol);
             let key = (job.id.clone(), r.address.clone(), r.destination.to_token());
             if !job.id.is_from_this_run() || self.uncertain().contains(&key) {
                 let mut found = None;

@@ -17,6 +17,7 @@
 mod hickory;
 mod lmtp;
 mod local;
+mod program;
 pub mod resolve;
 
 use std::path::PathBuf;
