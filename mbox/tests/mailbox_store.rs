@@ -239,7 +239,10 @@ fn plain_append_writes_no_imap_state_and_cuts_a_torn_append() {
     let good = fs::read(&p).unwrap();
     let text = String::from_utf8(good.clone()).unwrap();
     assert!(text.starts_with("From a@b "), "{text}");
-    assert!(!text.contains("X-IMAP") && !text.contains("X-UID"), "{text}");
+    assert!(
+        !text.contains("X-IMAP") && !text.contains("X-UID"),
+        "{text}"
+    );
     assert!(text.contains("\n>From the body of 1\n"), "{text}");
     // A writer killed mid-append: the next plain append cuts the torn tail first.
     fs::write(
