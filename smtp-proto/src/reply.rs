@@ -384,7 +384,17 @@ impl Reply {
             // Tolerate a bare LF from the server: it cannot smuggle anything into a reply.
             let line = rest[..nl].strip_suffix(b"\r").unwrap_or(&rest[..nl]);
             pos += nl + 1;
-            let (this_code, last, text) = split_reply_line(line)?;
+            // A line that repeats the first line's three digits (the input starts with that
+            // line) has its valid code: only the separator and the text are left to check, in
+            // the order `split_reply_line` would. Decoding and range-checking the code again
+            // took a tenth of the time of an EHLO reply.
+            let (this_code, last, text) = match code {
+                Some(c) if line.get(..3) == input.get(..3) => {
+                    let (last, text) = split_reply_rest(line)?;
+                    (c, last, text)
+                }
+                _ => split_reply_line(line)?,
+            };
             match code {
                 None => code = Some(this_code),
                 Some(c) if c != this_code => return Err(ReplyError::CodeMismatch),
@@ -480,6 +490,13 @@ fn split_reply_line(line: &[u8]) -> Result<(ReplyCode, bool, &[u8]), ReplyError>
     let value =
         (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
     let code = ReplyCode::new(value).ok_or(ReplyError::BadCode)?;
+    let (last, text) = split_reply_rest(line)?;
+    Ok((code, last, text))
+}
+
+/// The part of [`split_reply_line`] after the code: the separator and the text.
+#[inline]
+fn split_reply_rest(line: &[u8]) -> Result<(bool, &[u8]), ReplyError> {
     let (last, text) = match line.get(3) {
         None => (true, &[][..]),
         Some(b' ') => (true, &line[4..]),
@@ -491,7 +508,7 @@ fn split_reply_line(line: &[u8]) -> Result<(ReplyCode, bool, &[u8]), ReplyError>
     if text.iter().any(|&b| b == 0 || b == b'\r') {
         return Err(ReplyError::BadText);
     }
-    Ok((code, last, text))
+    Ok((last, text))
 }
 
 fn leading_status(text: &[u8], code: ReplyCode) -> Option<EnhancedStatus> {
