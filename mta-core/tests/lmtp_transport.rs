@@ -209,6 +209,20 @@ async fn recipients_named_by_local_user() {
 }
 
 #[tokio::test]
+async fn the_tokio_constructor_delivers_over_tcp() {
+    bounded(async {
+        let hub = lmtp_hub().await;
+        let options = ClientOptions::new(Host::parse("queue.test").unwrap());
+        let client = SmtpClientConfig::new(options, None, "", default_runtime());
+        let t = LmtpTransport::on_tokio(client, LmtpTarget::Tcp(hub.addr));
+        let j = job(hub.dir.path(), 0, vec![local("dave@example.test", "dave")]);
+        assert_eq!(kinds(&t.deliver(&j).await), ["delivered"]);
+        assert_eq!(hub.messages("dave").len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_absent_lmtp_server_defers() {
     bounded(async {
         let dir = tempfile::tempdir().unwrap();

@@ -54,6 +54,28 @@ pub trait LmtpConnector: Send + Sync {
     async fn connect(&self, target: &LmtpTarget) -> io::Result<Box<dyn AsyncStream>>;
 }
 
+/// [`LmtpConnector`] over tokio's sockets.
+#[cfg(feature = "tokio")]
+struct TokioLmtp;
+
+#[cfg(feature = "tokio")]
+#[async_trait]
+impl LmtpConnector for TokioLmtp {
+    async fn connect(&self, target: &LmtpTarget) -> io::Result<Box<dyn AsyncStream>> {
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        match target {
+            LmtpTarget::Tcp(a) => Ok(Box::new(tokio::net::TcpStream::connect(a).await?.compat())),
+            #[cfg(unix)]
+            LmtpTarget::Unix(p) => Ok(Box::new(tokio::net::UnixStream::connect(p).await?.compat())),
+            #[cfg(not(unix))]
+            LmtpTarget::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "Unix sockets need a Unix system",
+            )),
+        }
+    }
+}
+
 /// How each recipient is named in RCPT TO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LmtpRecipient {
@@ -114,6 +136,13 @@ impl LmtpTransport {
             connect_timeout: Duration::from_secs(30),
             sessions,
         }
+    }
+
+    /// LMTP to `target` over tokio's TCP and Unix sockets (feature `tokio`): what the hub
+    /// runner uses.
+    #[cfg(feature = "tokio")]
+    pub fn on_tokio(client: SmtpClientConfig, target: LmtpTarget) -> LmtpTransport {
+        LmtpTransport::new(client, target, Arc::new(TokioLmtp))
     }
 
     /// How recipients are named.
