@@ -1,7 +1,9 @@
-//! The SMTP and LMTP client driver: delivers one message to a next hop over
+//! The SMTP and LMTP client driver: delivers messages to a next hop over
 //! `mailhub-smtp-proto`'s client engine.
 //!
-//! [`deliver`] runs one connection: greeting, EHLO (HELO fallback) or LHLO, STARTTLS
+//! [`deliver`] runs one connection for one message; a [`Connection`] carries several
+//! (RFC 5321 §4.1.4: RSET between them), which the transports' connection cache keeps idle
+//! between batches. A session runs: greeting, EHLO (HELO fallback) or LHLO, STARTTLS
 //! (RFC 3207; opportunistic by default, required when [`ClientOptions::starttls`] says so,
 //! with the rustls client configuration of [`crate::tls::client_config`]), AUTH for a smart host
 //! (RFC 4954, the strongest mechanism both sides can run, chosen by [`mailhub_sasl::client::choose`];
@@ -14,6 +16,11 @@
 //! retry.
 //!
 //! In LMTP mode (RFC 2033 §4.2) each accepted recipient gets its own reply after the content.
+//!
+//! A session that sat idle may have been dropped by the server (a timeout, a restart): when a
+//! transaction fails before any reply of it, or is answered only by 421,
+//! [`Connection::went_stale`] says so, and resending on a fresh connection cannot duplicate
+//! the message.
 
 use std::io;
 use std::sync::{Arc, Mutex};
