@@ -4,7 +4,9 @@
 //! The driver calls [`MessageSink::check_recipient`] at each accepted RCPT (so a full mailbox
 //! is refused there, RFC 5321 §4.5.3.1.10's 452, not bounced later), [`MessageSink::begin`]
 //! when the content starts, [`MessageWriter::write`] per chunk (the first is the `Received:`
-//! field the driver adds, RFC 5321 §4.4), and [`MessageWriter::commit`] at the end of the
+//! field the driver adds, RFC 5321 §4.4, below any fields the policy's message hooks add; with
+//! such hooks the writes come only once the hooks have run, at the end of the content or
+//! when the held part reached its limit), and [`MessageWriter::commit`] at the end of the
 //! content. It replies 250 only after `commit` returned: a queue must make the message durable
 //! (fsync) before it returns. A transaction that ends any other way (RSET, a rejected message,
 //! a lost connection) calls [`MessageWriter::abort`], or drops the writer if the connection
