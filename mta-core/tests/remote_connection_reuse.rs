@@ -272,3 +272,74 @@ async fn a_cached_session_closed_without_a_word_is_replaced() {
     })
     .await;
 }
+
+/// Maps 192.0.2.x to loopback servers.
+struct Mapped(std::collections::HashMap<std::net::IpAddr, SocketAddr>);
+
+#[async_trait]
+impl Connector for Mapped {
+    async fn connect(&self, addr: SocketAddr) -> std::io::Result<Box<dyn AsyncStream>> {
+        let real = self
+            .0
+            .get(&addr.ip())
+            .ok_or(std::io::ErrorKind::ConnectionRefused)?;
+        Ok(Box::new(
+            tokio::net::TcpStream::connect(real).await?.compat(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_full_cache_closes_its_oldest_session() {
+    bounded(async {
+        let relay = || Setup {
+            collect: true,
+            policy: mailhub_mta_core::policy::PolicyOptions {
+                relay_networks: vec!["127.0.0.0/8".parse().unwrap()],
+                ..Default::default()
+            },
+            ..Setup::default()
+        };
+        let (one, two) = (start(relay()).await, start(relay()).await);
+        let r = StaticResolver::new();
+        r.add_ip("one.test", "192.0.2.1".parse().unwrap());
+        r.add_ip("two.test", "192.0.2.2".parse().unwrap());
+        let map = [
+            ("192.0.2.1".parse().unwrap(), one.addr),
+            ("192.0.2.2".parse().unwrap(), two.addr),
+        ];
+        let options = ClientOptions::new(Host::parse("queue.test").unwrap());
+        let client = SmtpClientConfig::new(options, None, "", default_runtime());
+        let reuse = ConnectionReuse {
+            max_idle: 1,
+            ..ConnectionReuse::default()
+        };
+        let t =
+            SmtpTransport::new(client, Arc::new(r), Arc::new(Mapped(map.into()))).with_reuse(reuse);
+        let to = |domain: &str, n| {
+            let mut j = job(&one, n);
+            let addr = format!("x@{domain}");
+            j.recipients[0].address = addr.clone();
+            j.recipients[0].destination = Destination::Remote(addr);
+            j
+        };
+        assert!(delivered(&t.deliver(&to("one.test", 0)).await));
+        assert!(delivered(&t.deliver(&to("two.test", 1)).await));
+        assert_eq!(t.idle_sessions(), 1, "at most one idle session");
+        assert!(delivered(&t.deliver(&to("two.test", 2)).await));
+        assert!(delivered(&t.deliver(&to("one.test", 3)).await));
+        assert_eq!(
+            two.accepts.load(Ordering::SeqCst),
+            1,
+            "two.test's session reused"
+        );
+        assert_eq!(
+            one.accepts.load(Ordering::SeqCst),
+            2,
+            "one.test's was evicted"
+        );
+        assert_eq!(one.collected.lock().unwrap().len(), 2);
+        assert_eq!(two.collected.lock().unwrap().len(), 2);
+    })
+    .await;
+}
