@@ -314,3 +314,86 @@ impl<'a> TryFrom<&'a [u8]> for CommandRef<'a> {
         CommandRef::parse(line)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{Body, Notify};
+
+    #[test]
+    fn borrows_from_the_line() {
+        let line = b"MAIL FROM:<\"a b\"@Example.ORG> SIZE=123456 body=8bitmime ENVID=x+2By X-Foo=1";
+        let CommandRef::Mail { from, params } = CommandRef::parse(line).unwrap() else {
+            panic!("not MAIL")
+        };
+        let ReversePathRef::Mailbox(m) = from else {
+            panic!("null path")
+        };
+        assert_eq!(m.local_as_written(), "\"a b\"");
+        assert_eq!(m.local_part(), "a b");
+        assert_eq!(m.host_as_written(), "Example.ORG");
+        assert_eq!(params.size, Some(123_456));
+        assert_eq!(params.body, Some(Body::EightBitMime));
+        assert_eq!(params.envid(), Some("x+2By"));
+        assert_eq!(params.envid_decoded().as_deref(), Some("x+y"));
+        assert_eq!(params.other().collect::<Vec<_>>(), [("X-Foo", Some("1"))]);
+
+        let line = b"RCPT TO:<b@[IPv6:2001:db8::1]> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40c";
+        let CommandRef::Rcpt { to, params } = CommandRef::parse(line).unwrap() else {
+            panic!("not RCPT")
+        };
+        let ForwardPathRef::Mailbox(m) = to else {
+            panic!("postmaster")
+        };
+        assert!(matches!(
+            m.to_mailbox().host,
+            Host::Literal(crate::AddressLiteral::Ipv6(_))
+        ));
+        let n = Notify {
+            success: true,
+            failure: true,
+            delay: false,
+        };
+        assert_eq!(params.notify, Some(n));
+        let o = params.orcpt().unwrap();
+        assert_eq!(
+            (o.addr_type, o.address_decoded().as_ref()),
+            ("rfc822", "b@c")
+        );
+
+        let CommandRef::Ehlo(h) = CommandRef::parse(b"ehlo [192.0.2.1]").unwrap() else {
+            panic!("not EHLO")
+        };
+        assert!(h.is_literal());
+        assert_eq!(h.to_host().to_string(), "[192.0.2.1]");
+        assert_eq!(
+            CommandRef::parse(b"auth plain =").unwrap().to_command(),
+            Command::parse(b"AUTH PLAIN =").unwrap()
+        );
+    }
+
+    #[test]
+    fn errors_match_the_owned_parse() {
+        for line in [
+            &b"DATA \xff"[..],
+            b"\xffOO",
+            b"FOO bar",
+            b"DATA x",
+            b"RCPT TO:<>",
+            b"MAIL FROM:<a@b> X=1 x=2",
+            b"MAIL FROM:<a@b> ENVID=+FF",
+            b"RCPT TO:<a@b> ORCPT=rfc822;",
+            b"EHLO -x",
+        ] {
+            let e = CommandRef::parse(line).unwrap_err();
+            assert_eq!(Command::parse(line), Err(e));
+        }
+        assert_eq!(CommandRef::parse(b"DATA \xff"), Err(CommandError::NotUtf8));
+        assert_eq!(
+            CommandRef::parse(b"MAIL FROM:<a@b> X=1 x=2"),
+            Err(CommandError::Param(crate::ParamError::Duplicate(
+                "X".into()
+            )))
+        );
+    }
+}
