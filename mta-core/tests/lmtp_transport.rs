@@ -223,6 +223,54 @@ async fn the_tokio_constructor_delivers_over_tcp() {
 }
 
 #[tokio::test]
+async fn the_queue_delivers_local_mail_over_lmtp() {
+    use mailhub_mta_core::bounce::DsnOptions;
+    use mailhub_mta_core::queue::{ManualClock, NewMessage, NewRecipient, Queue, QueueOptions};
+    bounded(async {
+        let hub = lmtp_hub().await;
+        let spool = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let options = QueueOptions {
+            fsync: false,
+            dsn: DsnOptions::new("queue.test"),
+            ..QueueOptions::default()
+        };
+        let (q, _) = Queue::open(spool.path(), options, clock, default_runtime())
+            .await
+            .unwrap();
+        let rcpt = |user: &str| NewRecipient {
+            address: format!("{user}@example.test"),
+            destination: Destination::Local {
+                user: user.into(),
+                folder: None,
+            },
+            orcpt: None,
+            notify: None,
+        };
+        // 250 octets pass `small`'s 300-octet quota at RCPT; with the trace fields the
+        // LMTP server adds they do not fit, so `small` fails after DATA, alone.
+        let mut body = b"Subject: queued for lmtp\r\n\r\n".to_vec();
+        body.resize(248, b'x');
+        body.extend_from_slice(b"\r\n");
+        let message = NewMessage {
+            sender: "a@remote.test".into(),
+            recipients: vec![rcpt("dave"), rcpt("small")],
+            ..NewMessage::default()
+        };
+        q.enqueue(message, &body).await.unwrap();
+        let t = transport(LmtpTarget::Tcp(hub.addr));
+        let r = q.run_due(&t).await;
+        assert_eq!((r.delivered, r.deferred, r.failed), (1, 1, 0));
+        let got = hub.messages("dave");
+        assert_eq!(got.len(), 1);
+        assert_eq!(split_trace(&got[0]).1, body);
+        assert!(hub.messages("small").is_empty());
+        assert_eq!(q.list().len(), 1, "small's copy waits in the queue");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_absent_lmtp_server_defers() {
     bounded(async {
         let dir = tempfile::tempdir().unwrap();
