@@ -229,3 +229,47 @@ async fn a_passing_hook_leaves_the_message_as_it_was() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn added_header_fields_are_in_the_queued_message() {
+    use mailhub_mta_core::bounce::DsnOptions;
+    use mailhub_mta_core::queue::{ManualClock, Queue, QueueOptions};
+    bounded(async {
+        let spool = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(std::time::SystemTime::now()));
+        let options = QueueOptions {
+            fsync: false,
+            dsn: DsnOptions::new("mx.example.test"),
+            ..QueueOptions::default()
+        };
+        let (queue, _) = Queue::open(spool.path(), options, clock, default_runtime())
+            .await
+            .unwrap();
+        let hook = Arc::new(Scripted {
+            verdict: HookVerdict::AddHeaders(vec![
+                "Authentication-Results: mx.example.test; spf=pass".into(),
+            ]),
+            seen: Seen::default(),
+        });
+        let hub = start(Setup {
+            queue: Some(queue.clone()),
+            tweak: Box::new(move |c| {
+                c.policy = Arc::new(Policy::new(PolicyOptions::default()).with_message_hook(hook));
+            }),
+            ..Setup::default()
+        })
+        .await;
+        let r = send(&hub, false, &["dave@example.test"], BODY).await;
+        assert_eq!(codes(&r), [250]);
+        let queued = queue.list();
+        assert_eq!(queued.len(), 1);
+        let data = std::fs::read(queue.data_path(&queued[0].id)).unwrap();
+        let text = String::from_utf8_lossy(&data);
+        assert!(
+            text.starts_with("Authentication-Results: mx.example.test; spf=pass\r\nReceived: "),
+            "{text}"
+        );
+        assert!(data.ends_with(BODY));
+    })
+    .await;
+}
