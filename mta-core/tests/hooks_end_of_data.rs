@@ -32,8 +32,9 @@ async fn bounded<F: std::future::Future>(f: F) -> F::Output {
         .expect("test timed out")
 }
 
-/// What a hook saw: sender, recipients, message, whether whole, client trusted.
-type Seen = Arc<Mutex<Vec<(String, Vec<String>, Vec<u8>, bool)>>>;
+/// What a hook saw: sender, recipients, message, whether whole, whether the client was
+/// trusted.
+type Seen = Arc<Mutex<Vec<(String, Vec<String>, Vec<u8>, bool, bool)>>>;
 
 /// A hook that answers `verdict` and remembers what it was shown.
 struct Scripted {
@@ -49,6 +50,7 @@ impl MessageHook for Scripted {
             m.recipients.to_vec(),
             m.message.to_vec(),
             m.complete,
+            m.trusted,
         ));
         self.verdict.clone()
     }
@@ -82,6 +84,10 @@ async fn send(hub: &Hub, lmtp: bool, to: &[&str], body: &[u8]) -> DeliveryReport
     let mut options = ClientOptions::new(Host::parse("client.remote.test").unwrap());
     options.lmtp = lmtp;
     let cfg = SmtpClientConfig::new(options, None, "localhost", default_runtime());
+    send_with(hub, &cfg, to, body).await
+}
+
+async fn send_with(hub: &Hub, cfg: &SmtpClientConfig, to: &[&str], body: &[u8]) -> DeliveryReport {
     let env = Envelope {
         from: ReversePath::parse("<a@remote.test>").unwrap(),
         params: MailParams::default(),
@@ -96,7 +102,7 @@ async fn send(hub: &Hub, lmtp: bool, to: &[&str], body: &[u8]) -> DeliveryReport
             .collect(),
     };
     let tcp = TcpStream::connect(hub.addr).await.unwrap();
-    deliver(tcp.compat(), &cfg, env, &mut BytesBody::new(body.to_vec()))
+    deliver(tcp.compat(), cfg, env, &mut BytesBody::new(body.to_vec()))
         .await
         .unwrap()
 }
@@ -125,6 +131,7 @@ async fn a_rejecting_hook_refuses_the_message_with_its_reply() {
         assert_eq!(seen[0].1, ["dave@example.test"]);
         assert_eq!(seen[0].2, BODY);
         assert!(seen[0].3, "complete");
+        assert!(!seen[0].4, "an outside client is not trusted");
     })
     .await;
 }
@@ -270,6 +277,42 @@ async fn added_header_fields_are_in_the_queued_message() {
             "{text}"
         );
         assert!(data.ends_with(BODY));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn on_submission_the_hooks_see_the_fixed_up_message_of_a_trusted_client() {
+    bounded(async {
+        let fields = vec!["X-Signed: yes".to_owned()];
+        let (hub, seen) = hub(
+            SmtpMode::Submission,
+            HookVerdict::AddHeaders(fields),
+            1 << 20,
+        )
+        .await;
+        let options = ClientOptions::new(Host::parse("laptop.example.test").unwrap());
+        let mut cfg = SmtpClientConfig::new(options, None, "localhost", default_runtime());
+        cfg.credentials = Some(("dave".into(), mailhub_sasl::Secret::new("secret".into())));
+        cfg.allow_plaintext_auth = true;
+        let body = b"From: dave@example.test\r\nSubject: no date\r\n\r\nhi\r\n";
+        let r = send_with(&hub, &cfg, &["dave@example.test"], body).await;
+        assert_eq!(codes(&r), [250], "{r:?}");
+        {
+            let seen = seen.lock().unwrap();
+            let shown = String::from_utf8_lossy(&seen[0].2).into_owned();
+            assert!(
+                shown.contains("\r\nDate: ") || shown.starts_with("Date: "),
+                "{shown}"
+            );
+            assert!(shown.contains("Message-ID: <"), "{shown}");
+            assert!(seen[0].4, "an authenticated client is trusted");
+        }
+        let stored = String::from_utf8_lossy(&hub.messages("dave")[0]).into_owned();
+        let signed = stored.find("X-Signed: yes\r\nReceived: ");
+        let date = stored.find("Date: ");
+        assert!(signed.is_some() && signed < date, "{stored}");
+        assert!(stored.ends_with("\r\nhi\r\n"), "{stored}");
     })
     .await;
 }
