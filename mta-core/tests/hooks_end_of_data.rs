@@ -151,26 +151,33 @@ async fn a_tempfailing_hook_defers_the_message() {
 #[tokio::test]
 async fn added_header_fields_are_on_top_of_the_stored_message() {
     bounded(async {
-        let fields = vec![
-            "Authentication-Results: mx.example.test;\r\n\tdkim=pass header.d=remote.test".into(),
-            // Not a fold but a second field smuggled in: dropped.
-            "X-Evil: a\r\nBcc: victim@example.test".into(),
-        ];
-        let (hub, _) = hub(SmtpMode::Mta, HookVerdict::AddHeaders(fields), 1 << 20).await;
-        let r = send(&hub, false, &["dave@example.test"], BODY).await;
-        assert_eq!(codes(&r), [250]);
-        let got = hub.messages("dave");
-        assert_eq!(got.len(), 1);
-        let stored = String::from_utf8_lossy(&got[0]).into_owned();
-        let ar = stored.find("Authentication-Results: mx.example.test;\r\n\tdkim=pass");
-        let received = stored.find("Received: from client.remote.test");
-        assert!(ar.is_some() && received.is_some(), "{stored}");
-        assert!(ar < received, "above the trace field: {stored}");
-        assert!(
-            !stored.contains("X-Evil") && !stored.contains("Bcc:"),
-            "{stored}"
-        );
-        assert!(got[0].ends_with(BODY), "{stored}");
+        // Over BDAT (RFC 3030, what our client uses when offered) and over DATA.
+        for chunking in [true, false] {
+            let fields = vec![
+                "Authentication-Results: mx.example.test;\r\n\tdkim=pass header.d=remote.test"
+                    .into(),
+                // Not a fold but a second field smuggled in: dropped.
+                "X-Evil: a\r\nBcc: victim@example.test".into(),
+            ];
+            let (hub, _) = hub(SmtpMode::Mta, HookVerdict::AddHeaders(fields), 1 << 20).await;
+            let mut options = ClientOptions::new(Host::parse("client.remote.test").unwrap());
+            options.chunking = chunking;
+            let cfg = SmtpClientConfig::new(options, None, "localhost", default_runtime());
+            let r = send_with(&hub, &cfg, &["dave@example.test"], BODY).await;
+            assert_eq!(codes(&r), [250]);
+            let got = hub.messages("dave");
+            assert_eq!(got.len(), 1);
+            let stored = String::from_utf8_lossy(&got[0]).into_owned();
+            let ar = stored.find("Authentication-Results: mx.example.test;\r\n\tdkim=pass");
+            let received = stored.find("Received: from client.remote.test");
+            assert!(ar.is_some() && received.is_some(), "{stored}");
+            assert!(ar < received, "above the trace field: {stored}");
+            assert!(
+                !stored.contains("X-Evil") && !stored.contains("Bcc:"),
+                "{stored}"
+            );
+            assert!(got[0].ends_with(BODY), "{stored}");
+        }
     })
     .await;
 }
