@@ -140,6 +140,22 @@ async fn every_address_of_every_mx_in_preference_order() {
             [ip("192.0.2.1"), ip("192.0.2.2"), ip("192.0.2.3")]
         );
         assert_eq!(hub.messages("dave").len(), 1);
+
+        // With at most two addresses tried, mx2 is never reached.
+        c.attempts.lock().unwrap().clear();
+        let r = StaticResolver::new();
+        r.add_mx("example.test", 10, "mx1.example.test").add_mx(
+            "example.test",
+            20,
+            "mx2.example.test",
+        );
+        r.add_ip("mx1.example.test", ip("192.0.2.1"))
+            .add_ip("mx1.example.test", ip("192.0.2.2"));
+        r.add_ip("mx2.example.test", ip("192.0.2.3"));
+        let t = transport(Arc::new(r), c.clone()).with_max_addresses(2);
+        let out = t.deliver(&job(hub.dir.path(), "dave@example.test")).await;
+        assert!(matches!(&out[0], Outcome::Deferred(_)), "{out:?}");
+        assert_eq!(c.attempts.lock().unwrap().len(), 2);
     })
     .await;
 }

@@ -7,7 +7,8 @@
 //! (RFC 5321 §5.1), none for a null MX (RFC 7505: a permanent failure, no fallback to the
 //! address records) — and tries every address of every host in turn until one session runs
 //! to the end of its transaction (RFC 5321 §4.5.4.1: on a connection failure or a
-//! session-level refusal, the next address is tried). When no host has an address at all the
+//! session-level refusal, the next address is tried; at most
+//! [`SmtpTransport::with_max_addresses`] of them). When no host has an address at all the
 //! domain cannot take mail (§5.1: "MUST be reported as an error"). Sockets belong to the
 //! embedder's runtime, so connections come from a [`Connector`].
 //!
@@ -270,6 +271,7 @@ pub struct SmtpTransport {
     smart_host: Option<SmartHost>,
     port: u16,
     connect_timeout: Duration,
+    max_addresses: usize,
     reuse: ConnectionReuse,
     sessions: Sessions,
 }
@@ -304,6 +306,7 @@ impl SmtpTransport {
             smart_host: None,
             port: 25,
             connect_timeout: Duration::from_secs(30),
+            max_addresses: 20,
             reuse: ConnectionReuse::default(),
             sessions: Sessions::new(ConnectionReuse::default(), client.runtime.clone()),
             client,
@@ -319,6 +322,18 @@ impl SmtpTransport {
     /// The port of MX hosts (25; tests use another).
     pub fn with_port(mut self, port: u16) -> SmtpTransport {
         self.port = port;
+        self
+    }
+
+    /// The most addresses tried for one batch, over all MX hosts in order (20).
+    pub fn with_max_addresses(mut self, max: usize) -> SmtpTransport {
+        self.max_addresses = max;
+        self
+    }
+
+    /// How long a connection may take to open (30 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> SmtpTransport {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -397,6 +412,9 @@ impl SmtpTransport {
                 }
             });
         }
+        // A domain with dozens of MX hosts must not hold a delivery for hours of connect
+        // timeouts (Postfix's smtp_mx_address_limit does the same).
+        out.truncate(self.max_addresses.max(1));
         Ok(out)
     }
 
