@@ -1,5 +1,12 @@
 //! Throughput of command parsing and of DATA ingestion (dot-unstuffing, bare CR/LF policy),
 //! with the published `smtp-proto` crate (Stalwart) on the same inputs as a reference.
+//!
+//! Like for like: `smtp_proto::Request::parse` returns `Request<Cow<str>>` borrowed from the
+//! line, as `CommandRef` does; `Command` is the owned form (it allocates for every mailbox).
+//! Work that differs: both parsers check paths and parameters, but only ours checks domains
+//! label by label, xtext, ENVID/ORCPT/BY/MT-PRIORITY values and duplicate parameters. In DATA,
+//! `DataReceiver` only unstuffs and finds `CRLF . CRLF`; `DataDecoder` also refuses bare CR and
+//! bare LF (SMTP smuggling) and flags lines over 1000 octets, so it reads every octet.
 
 use std::hint::black_box;
 use std::time::Instant;
