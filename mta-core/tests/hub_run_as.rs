@@ -6,7 +6,7 @@
 //! Maildir file owned by nobody, as do the queue, the users file and the generated key.
 //!
 //! Also: an existing data directory that belongs to another user is refused with a message
-//! naming the fix; a hub started as nobody with `run_as = "nobody"` just runs; one started
+//! naming the fix, and so is one the user cannot reach (checked after the switch); a hub started as nobody with `run_as = "nobody"` just runs; one started
 //! as nobody with `run_as = "daemon"` is refused.
 //!
 //! The tests need root (CI runs as root) and fail otherwise; every wait is bounded.
@@ -133,7 +133,7 @@ fn need_root() {
     );
 }
 
-/// A temporary folder nobody may enter (tempdir makes 0700 folders).
+/// A temporary folder nobody may enter.
 fn open_tempdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -264,6 +264,21 @@ fn a_data_directory_of_another_user_is_refused() {
     let err = started.outcome.clone().unwrap_err();
     assert!(
         err.contains("belongs to uid 0") && err.contains("chown -R nobody"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_data_directory_the_user_cannot_reach_is_refused_after_the_switch() {
+    need_root();
+    // A 0700 root folder: the data directory inside is made for nobody, who then cannot
+    // get through its parent. The check after the switch says so.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let started = spawn(dir.path(), 0, "nobody", None);
+    let err = started.outcome.clone().unwrap_err();
+    assert!(
+        err.contains("not usable by nobody") && err.contains("every parent folder"),
         "{err}"
     );
 }

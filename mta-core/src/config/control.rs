@@ -245,7 +245,8 @@ pub(crate) async fn execute(queue: &Queue, reload: &Reload, cmd: &Command) -> St
         Command::Release(id) => done(queue.hold(id, false).await, "released"),
         Command::Reload => match reload() {
             Ok(()) => "OK reloaded\n".into(),
-            Err(e) => format!("ERR {}\n", field(&e).replace("%20", " ")),
+            // One line whatever the error's text holds.
+            Err(e) => format!("ERR {}\n", e.replace(|c: char| c.is_control(), " ")),
         },
         Command::Quit => "OK bye\n".into(),
     }

@@ -264,6 +264,12 @@ fn verify(user: &RunAs) -> Result<(), PrivilegeError> {
     if nix::unistd::getegid().as_raw() != user.gid || nix::unistd::getgid().as_raw() != user.gid {
         return fail("the group was not changed".into());
     }
+    // Supplementary groups (root's, or the disk group...) would be a way into files too.
+    match nix::unistd::getgroups() {
+        Ok(g) if g.iter().all(|g| g.as_raw() == user.gid) => {}
+        Ok(g) => return fail(format!("supplementary groups {g:?}")),
+        Err(e) => return fail(format!("getgroups: {e}")),
+    }
     if nix::unistd::setuid(Uid::from_raw(0)).is_ok() {
         return fail("setuid(0) succeeded".into());
     }
