@@ -1,6 +1,10 @@
 //! An in-memory store, for tests and examples. Everything is lost when it is dropped.
+//!
+//! It keeps mod-sequences (RFC 7162 §3.1) and the recent history of removals, so QRESYNC's
+//! `VANISHED (EARLIER)` (RFC 7162 §3.2.5.2) names exactly the messages removed since the
+//! client's mod-sequence; the oldest entries are forgotten past `EXPUNGE_HISTORY`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -14,6 +18,10 @@ use super::{
 
 /// Chunk size of [`MessageBody`] for stored messages.
 const CHUNK: usize = 64 * 1024;
+
+/// Removals remembered per mailbox for [`UserStore::expunged_since`]; older ones are
+/// forgotten, so a mailbox with a long life does not grow without bound.
+const EXPUNGE_HISTORY: usize = 10_000;
 
 /// A store that keeps every user's mail in memory. Users are created on first open.
 #[derive(Debug, Default)]
@@ -80,6 +88,10 @@ struct Mailbox {
     uid_next: Uid,
     modseq: u64,
     messages: BTreeMap<Uid, Message>,
+    /// Removals as (mod-sequence of the removal, UID), oldest first.
+    expunged: VecDeque<(u64, Uid)>,
+    /// Removals at or below this mod-sequence may have been forgotten.
+    forgotten: u64,
 }
 
 impl Mailbox {
@@ -89,7 +101,32 @@ impl Mailbox {
             uid_next: 1,
             modseq: 0,
             messages: BTreeMap::new(),
+            expunged: VecDeque::new(),
+            forgotten: 0,
         }
+    }
+
+    /// Removes the messages `uids` (those present) under one new mod-sequence and remembers
+    /// them; returns the ones removed.
+    fn remove(&mut self, uids: &[Uid]) -> Vec<Uid> {
+        let removed: Vec<Uid> = uids
+            .iter()
+            .filter(|u| self.messages.remove(u).is_some())
+            .copied()
+            .collect();
+        if removed.is_empty() {
+            return removed;
+        }
+        self.modseq += 1;
+        for &u in &removed {
+            if self.expunged.len() >= EXPUNGE_HISTORY
+                && let Some((m, _)) = self.expunged.pop_front()
+            {
+                self.forgotten = self.forgotten.max(m);
+            }
+            self.expunged.push_back((self.modseq, u));
+        }
+        removed
     }
 
     fn add(&mut self, data: Arc<Vec<u8>>, flags: FlagSet, date: SystemTime) -> Uid {
@@ -215,9 +252,8 @@ impl MemoryUser {
         }
         if remove {
             let src = st.mailbox(from)?;
-            for (meta, _) in &picked {
-                src.messages.remove(&meta.uid);
-            }
+            let moved: Vec<Uid> = picked.iter().map(|p| p.0.uid).collect();
+            src.remove(&moved);
         }
         drop(st);
         let new: Vec<Uid> = pairs.iter().map(|p| p.1).collect();
@@ -426,15 +462,7 @@ impl UserStore for MemoryUser {
 
     async fn remove(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<Uid>, StoreError> {
         let mut st = self.state();
-        let mb = st.mailbox(mailbox)?;
-        let removed: Vec<Uid> = uids
-            .iter()
-            .filter(|u| mb.messages.remove(u).is_some())
-            .copied()
-            .collect();
-        if !removed.is_empty() {
-            mb.modseq += 1;
-        }
+        let removed = st.mailbox(mailbox)?.remove(uids);
         drop(st);
         if !removed.is_empty() {
             let change = Change::Expunged {
@@ -443,6 +471,25 @@ impl UserStore for MemoryUser {
             self.hub.notify(&self.user, mailbox, change);
         }
         Ok(removed)
+    }
+
+    async fn expunged_since(
+        &self,
+        mailbox: &str,
+        modseq: u64,
+    ) -> Result<Option<Vec<Uid>>, StoreError> {
+        let mut st = self.state();
+        let mb = st.mailbox(mailbox)?;
+        if modseq < mb.forgotten {
+            return Ok(None);
+        }
+        Ok(Some(
+            mb.expunged
+                .iter()
+                .filter(|&&(m, _)| m > modseq)
+                .map(|&(_, u)| u)
+                .collect(),
+        ))
     }
 
     async fn copy(&self, from: &str, uids: &[Uid], to: &str) -> Result<CopyResult, StoreError> {
@@ -474,5 +521,71 @@ impl UserStore for MemoryUser {
 
     fn lock_maildrop(&self) -> Result<MaildropLock, StoreError> {
         self.locks.lock(&self.user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    fn append(u: &MemoryUser, mailbox: &str) -> Uid {
+        let req = AppendRequest {
+            data: b"Subject: x\r\n\r\nbody\r\n".to_vec().into(),
+            ..AppendRequest::default()
+        };
+        block_on(u.append(mailbox, req)).unwrap().uid
+    }
+
+    fn highest(u: &MemoryUser, mailbox: &str) -> u64 {
+        block_on(u.select(mailbox)).unwrap().highest_modseq
+    }
+
+    #[test]
+    fn expunge_history_names_what_went_after_a_modseq() {
+        let store = MemoryStore::new();
+        let u = store.user("dave");
+        block_on(u.create("Archive")).unwrap();
+        let uids: Vec<Uid> = (0..5).map(|_| append(&u, INBOX)).collect();
+        let before = highest(&u, INBOX);
+        assert_eq!(
+            block_on(u.remove(INBOX, &[uids[1], 99])).unwrap(),
+            [uids[1]]
+        );
+        let middle = highest(&u, INBOX);
+        assert!(middle > before, "a removal takes a new mod-sequence");
+        block_on(u.move_messages(INBOX, &[uids[3]], "Archive")).unwrap();
+        let after = highest(&u, INBOX);
+        assert!(after > middle, "a move away is a removal too");
+        let since = |m| block_on(u.expunged_since(INBOX, m)).unwrap();
+        assert_eq!(since(before), Some(vec![uids[1], uids[3]]));
+        assert_eq!(since(middle), Some(vec![uids[3]]));
+        assert_eq!(since(after), Some(vec![]));
+        assert_eq!(
+            block_on(u.expunged_since("Archive", 0)).unwrap(),
+            Some(vec![])
+        );
+        assert!(matches!(
+            block_on(u.expunged_since("Nope", 0)),
+            Err(StoreError::NoSuchMailbox(_))
+        ));
+    }
+
+    #[test]
+    fn old_expunge_history_is_forgotten_not_misreported() {
+        let store = MemoryStore::new();
+        let u = store.user("dave");
+        let first = append(&u, INBOX);
+        let start = highest(&u, INBOX);
+        block_on(u.remove(INBOX, &[first])).unwrap();
+        // One removal each: the first falls out of the history.
+        for _ in 0..EXPUNGE_HISTORY {
+            let uid = append(&u, INBOX);
+            block_on(u.remove(INBOX, &[uid])).unwrap();
+        }
+        assert_eq!(block_on(u.expunged_since(INBOX, start)).unwrap(), None);
+        let recent = highest(&u, INBOX) - 1;
+        let last = block_on(u.expunged_since(INBOX, recent)).unwrap().unwrap();
+        assert_eq!(last.len(), 1, "{last:?}");
     }
 }

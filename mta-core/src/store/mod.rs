@@ -136,6 +136,21 @@ pub trait UserStore: Send + Sync {
     /// IMAP EXPUNGE once the driver picked the `\Deleted` ones). Returns the UIDs removed.
     async fn remove(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<Uid>, StoreError>;
 
+    /// The UIDs of `mailbox` removed (expunged or moved away) after mod-sequence `modseq`,
+    /// for QRESYNC's `VANISHED (EARLIER)` (RFC 7162 §3.2.5.2, §3.2.6). `None` means the store
+    /// does not remember removals that far back (or at all, the default): the IMAP engine
+    /// then reports the client's known UIDs that are no longer there, which RFC 7162 §3.2.5
+    /// allows. A store that answers `Some` must list every UID removed after `modseq`; extra
+    /// UIDs the client never knew are ignored.
+    async fn expunged_since(
+        &self,
+        mailbox: &str,
+        modseq: u64,
+    ) -> Result<Option<Vec<Uid>>, StoreError> {
+        let _ = (mailbox, modseq);
+        Ok(None)
+    }
+
     /// Copies messages into another mailbox (RFC 3501 §6.4.7, UIDPLUS RFC 4315 §3).
     async fn copy(&self, from: &str, uids: &[Uid], to: &str) -> Result<CopyResult, StoreError>;
 

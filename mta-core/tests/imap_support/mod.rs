@@ -54,6 +54,7 @@ pub(crate) fn message(subject: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A hub on a Maildir store under a temporary directory, `messages` in dave's INBOX.
 pub(crate) async fn start(
     tls: Tls,
     plaintext: Plaintext,
@@ -62,8 +63,31 @@ pub(crate) async fn start(
     limits: ConnectionLimits,
 ) -> Hub {
     let dir = tempfile::tempdir().unwrap();
+    let store = MaildirStore::under(dir.path().join("mail"), default_runtime());
+    start_on(
+        Arc::new(store),
+        dir,
+        tls,
+        plaintext,
+        messages,
+        tweak,
+        limits,
+    )
+    .await
+}
+
+/// A hub on `store`, `messages` in dave's INBOX; users dave (password `secret`) and erin
+/// (`secret2`).
+pub(crate) async fn start_on(
+    store: Arc<dyn MailStore>,
+    dir: tempfile::TempDir,
+    tls: Tls,
+    plaintext: Plaintext,
+    messages: &[Vec<u8>],
+    tweak: impl FnOnce(&mut ImapConfig),
+    limits: ConnectionLimits,
+) -> Hub {
     let runtime = default_runtime();
-    let store = MaildirStore::under(dir.path().join("mail"), runtime.clone());
     let mail = store.open("dave").await.unwrap();
     for m in messages {
         let req = AppendRequest {
@@ -72,7 +96,7 @@ pub(crate) async fn start(
         };
         mail.append("INBOX", req).await.unwrap();
     }
-    let users = PasswdFile::parse("dave:{PLAIN}secret\n").unwrap();
+    let users = PasswdFile::parse("dave:{PLAIN}secret\nerin:{PLAIN}secret2\n").unwrap();
     let policy = AuthPolicy {
         plaintext,
         failure_delay: Duration::from_millis(10),
@@ -89,7 +113,6 @@ pub(crate) async fn start(
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, &cert_pem).unwrap();
     let server_tls = ServerTls::from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-    let store: Arc<dyn MailStore> = Arc::new(store);
     let mut config = ImapConfig::new(store.clone(), auth.clone(), runtime.clone());
     config.tls = match tls {
         Tls::None => TlsMode::None,

@@ -123,9 +123,66 @@ pub(super) fn crlf(raw: Vec<u8>) -> Vec<u8> {
     out
 }
 
+/// [`crlf`] for a message that arrives in chunks: a bare LF becomes CRLF, including an LF
+/// that opens a chunk after one that ended in CR (which is no bare LF).
+#[derive(Debug, Default)]
+pub(super) struct CrlfStream {
+    after_cr: bool,
+}
+
+impl CrlfStream {
+    /// The next chunk, converted.
+    pub(super) fn convert(&mut self, chunk: Vec<u8>) -> Vec<u8> {
+        let mut prev_cr = self.after_cr;
+        let mut bare = 0;
+        for &b in &chunk {
+            if b == b'\n' && !prev_cr {
+                bare += 1;
+            }
+            prev_cr = b == b'\r';
+        }
+        let mut prev_cr = std::mem::replace(&mut self.after_cr, prev_cr);
+        if bare == 0 {
+            return chunk;
+        }
+        let mut out = Vec::with_capacity(chunk.len() + bare);
+        for b in chunk {
+            if b == b'\n' && !prev_cr {
+                out.push(b'\r');
+            }
+            prev_cr = b == b'\r';
+            out.push(b);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunked_crlf_equals_whole_crlf_at_every_split() {
+        let inputs: [&[u8]; 5] = [
+            b"a\nb\r\nc\r\r\nd\n\n",
+            b"\n\r\n\r\n\n",
+            b"\r",
+            b"no line ends",
+            b"Subject: x\r\n\r\nbody\nmore\r\n",
+        ];
+        for input in inputs {
+            let whole = crlf(input.to_vec());
+            for i in 0..=input.len() {
+                for j in i..=input.len() {
+                    let mut s = CrlfStream::default();
+                    let mut out = s.convert(input[..i].to_vec());
+                    out.extend(s.convert(input[i..j].to_vec()));
+                    out.extend(s.convert(input[j..].to_vec()));
+                    assert_eq!(out, whole, "{input:?} split at {i}, {j}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn dates_round_trip_in_utc() {

@@ -4,12 +4,18 @@
 //! (§6.3.12, MULTIAPPEND RFC 3502 all or nothing), EXPUNGE, STORE, COPY/MOVE (§6.4, RFC 6851),
 //! the message octets FETCH and SEARCH render, and QUOTA (RFC 9208 §4).
 //!
+//! A FETCH of nothing but the whole message (`BODY[]`, `BODY.PEEK[]`, `RFC822`, RFC 3501
+//! §6.4.5) is streamed: its literal is announced with the message's RFC 822 size and the
+//! store's chunks follow, each sent before the next is read, so a large message never sits
+//! whole in memory. QRESYNC's question about expunges since a mod-sequence (RFC 7162
+//! §3.2.5.2) goes to [`UserStore::expunged_since`](crate::store::UserStore::expunged_since).
+//!
 //! The driver keeps what the client was told about each message's flags ([`Selected`]); a
 //! change announced by the store's subscription is turned into the engine's
 //! [`MailboxChange`]s by selecting the mailbox again and comparing, so this session's own
 //! changes, which the store announces too, are not reported twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::num::NonZeroU32;
 
@@ -21,12 +27,14 @@ use mailhub_imap_proto::server::{
 };
 use mailhub_imap_proto::types::{Atom, Flag, FlagPerm, MailboxAttr};
 
-use super::convert::{crlf, flags_from_imap, flags_to_imap, message_info, nz, system_time};
+use super::convert::{
+    CrlfStream, crlf, flags_from_imap, flags_to_imap, message_info, nz, system_time,
+};
 use super::spool::{SPOOL_OVER, SpoolFile};
 use super::{Session, usage};
 use crate::store::{
-    AppendRequest, Change, FlagOp, FlagSet, INBOX, MailboxSnapshot, SpecialUse, StoreError, Uid,
-    UserStore, is_inbox,
+    AppendRequest, Change, FlagOp, FlagSet, INBOX, MailboxSnapshot, MessageBody, SpecialUse,
+    StoreError, Uid, UserStore, is_inbox,
 };
 use std::sync::Arc;
 
@@ -36,6 +44,9 @@ pub(super) struct Selected {
     name: String,
     /// Flags per UID, as last reported.
     known: BTreeMap<Uid, FlagSet>,
+    /// RFC 822 sizes per UID: a streamed `BODY[]` is that many octets (the `RFC822.SIZE`
+    /// the client was told), announced before the store is read.
+    sizes: HashMap<Uid, u64>,
 }
 
 /// The messages of the APPEND in progress.
@@ -203,10 +214,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                         if let Some(sel) = self.selected.as_mut() {
                             for u in &removed {
                                 sel.known.remove(u);
+                                sel.sizes.remove(u);
                             }
                         }
                         tracing::debug!(mailbox, expunged = removed.len(), "expunge");
-                        self.server.expunged(&nzs(&removed)).map_err(usage)
+                        // RFC 7162 §3.2.7: under QRESYNC the tagged OK carries the mailbox's
+                        // new HIGHESTMODSEQ, which only the store knows.
+                        let highest = if self.qresync && !removed.is_empty() {
+                            match mail.select(&mailbox).await {
+                                Ok(snap) => {
+                                    (snap.highest_modseq > 0).then_some(snap.highest_modseq)
+                                }
+                                Err(_) => None,
+                            }
+                        } else {
+                            None
+                        };
+                        self.server
+                            .expunged_at(&nzs(&removed), highest)
+                            .map_err(usage)
                     }
                     Err(e) => self.reject_with(store_code(&e)),
                 }
@@ -290,6 +316,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                 self.append = Appending::default();
                 Ok(())
             }
+            ServerEvent::ExpungedSince {
+                mailbox, modseq, ..
+            } => {
+                let uids = match mail.expunged_since(&mailbox, modseq).await {
+                    Ok(u) => u,
+                    Err(e) => {
+                        // Not knowing is allowed (RFC 7162 §3.2.5): the engine falls back to
+                        // the client's UIDs that are gone, and the SELECT still succeeds.
+                        tracing::warn!(mailbox, error = %e, "expunge history unavailable");
+                        None
+                    }
+                };
+                let uids: Option<Vec<NonZeroU32>> =
+                    uids.map(|u| u.into_iter().filter_map(NonZeroU32::new).collect());
+                self.server.expunged_since(uids.as_deref()).map_err(usage)
+            }
             ServerEvent::FetchMessage { mailbox, uid, .. } => {
                 self.fetch(&*mail, &mailbox, uid.get()).await
             }
@@ -342,6 +384,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                     read_only,
                     messages: snap.messages.iter().map(message_info).collect(),
                 };
+                let sizes = snap.messages.iter().map(|m| (m.uid, m.size)).collect();
                 let known = snap
                     .messages
                     .into_iter()
@@ -350,6 +393,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                 self.selected = Some(Selected {
                     name: mailbox.to_owned(),
                     known,
+                    sizes,
                 });
                 self.watch = Some(watch);
                 self.server.select_mailbox(data).map_err(usage)
@@ -372,7 +416,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                 Change::Expunged { uids } => {
                     let gone: Vec<Uid> = uids
                         .into_iter()
-                        .filter(|u| sel.known.remove(u).is_some())
+                        .filter(|u| {
+                            sel.sizes.remove(u);
+                            sel.known.remove(u).is_some()
+                        })
                         .collect();
                     if !gone.is_empty() {
                         self.server
@@ -408,12 +455,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
             .collect();
         for u in &gone {
             sel.known.remove(u);
+            sel.sizes.remove(u);
         }
         let mut added = Vec::new();
         let mut flagged = Vec::new();
         for m in snap.messages {
             if m.uid > max {
                 added.push(message_info(&m));
+                sel.sizes.insert(m.uid, m.size);
                 sel.known.insert(m.uid, m.flags);
             } else if let Some(f) = sel.known.get_mut(&m.uid)
                 && *f != m.flags
@@ -440,7 +489,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
     }
 
     async fn fetch(&mut self, mail: &dyn UserStore, mailbox: &str, uid: Uid) -> io::Result<()> {
+        let size = self
+            .selected
+            .as_ref()
+            .and_then(|s| s.sizes.get(&uid))
+            .copied();
+        let streamable = self.server.fetch_streamable();
         let mut body = match mail.open_message(mailbox, uid).await {
+            // CRLF conversion only adds octets: a store that is shorter than its own size
+            // is inconsistent, and rendering checks nothing against the size.
+            Ok(b) if streamable && size.is_some_and(|s| b.len() <= s) => {
+                return self.fetch_streamed(b, uid, size.unwrap_or_default()).await;
+            }
             Ok(b) if b.len() <= self.config.max_fetch => b,
             Ok(_) => {
                 tracing::warn!(uid, "message too large to render");
@@ -464,6 +524,48 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
         }
         self.server.fetch_message(&crlf(raw)).map_err(usage)?;
         // Send each message's response before reading the next: output stays one message.
+        self.flush().await
+    }
+
+    /// Streams message `uid` as the literal of its FETCH response: `size` octets with CRLF
+    /// line ends, one store chunk in memory at a time. Once the literal is announced there is
+    /// no taking it back (RFC 3501 §4.3 counts octets), so a store that fails or disagrees
+    /// with its own size midway ends the session.
+    async fn fetch_streamed(
+        &mut self,
+        mut body: Box<dyn MessageBody>,
+        uid: Uid,
+        size: u64,
+    ) -> io::Result<()> {
+        self.server.fetch_stream_start(size).map_err(usage)?;
+        let mut left = size;
+        let mut crlf = CrlfStream::default();
+        loop {
+            self.flush().await?;
+            let chunk = match body.next_chunk().await {
+                Ok(Some(c)) if c.is_empty() => continue,
+                Ok(Some(c)) => crlf.convert(c),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(uid, error = %e, "reading message failed mid-FETCH");
+                    return Err(io::Error::other(format!("message {uid} unreadable: {e}")));
+                }
+            };
+            let Some(rest) = left.checked_sub(chunk.len() as u64) else {
+                tracing::warn!(uid, size, "message longer than its size");
+                return Err(io::Error::other(format!(
+                    "message {uid} longer than its size"
+                )));
+            };
+            left = rest;
+            self.server.fetch_stream_data(&chunk).map_err(usage)?;
+        }
+        if left > 0 {
+            tracing::warn!(uid, size, missing = left, "message shorter than its size");
+            return Err(io::Error::other(format!(
+                "message {uid} shorter than its size"
+            )));
+        }
         self.flush().await
     }
 

@@ -29,7 +29,7 @@ mod spool;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::{Either, select};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -50,6 +50,8 @@ pub use super::pop3::TlsMode;
 pub struct ImapConfig {
     /// Engine options: greeting, limits, capabilities. The driver sets `tls`, `starttls`,
     /// `allow_plaintext`, `sasl_mechanisms` and `quota` itself for each connection.
+    /// [`ImapConfig::new`] also turns on QRESYNC, WITHIN and UNAUTHENTICATE, which this
+    /// driver serves with any store; a listener may turn them off again.
     pub options: ServerOptions,
     /// TLS.
     pub tls: TlsMode,
@@ -73,7 +75,8 @@ pub struct ImapConfig {
     /// `None` keeps them in memory until the command completes.
     pub append_spool: Option<std::path::PathBuf>,
     /// Largest message FETCH or SEARCH reads into memory to render; a larger one is answered
-    /// as unavailable.
+    /// as unavailable. A FETCH of nothing but the whole message (`BODY[]`, `RFC822`) is
+    /// streamed instead and has no such limit.
     pub max_fetch: u64,
 }
 
@@ -89,15 +92,23 @@ impl std::fmt::Debug for ImapConfig {
 }
 
 impl ImapConfig {
-    /// A configuration with the engine's default options, no TLS, timeouts of 30 s for a
-    /// handshake and 5 minutes for a write, and 32 MiB messages at most.
+    /// A configuration with the engine's default options plus QRESYNC (RFC 7162), WITHIN
+    /// (RFC 5032) and UNAUTHENTICATE (RFC 8437), no TLS, timeouts of 30 s for a handshake
+    /// and 5 minutes for a write, and 32 MiB messages at most.
     pub fn new(
         store: Arc<dyn MailStore>,
         auth: Arc<Authenticator>,
         runtime: SharedRuntime,
     ) -> ImapConfig {
+        // Every store can answer QRESYNC: one without expunge history says so
+        // (`UserStore::expunged_since` returns `None`) and the engine falls back to the
+        // client's known UIDs that are gone (RFC 7162 §3.2.5).
+        let mut options = ServerOptions::default();
+        options.qresync = true;
+        options.within = true;
+        options.unauthenticate = true;
         ImapConfig {
-            options: ServerOptions::default(),
+            options,
             tls: TlsMode::None,
             auth,
             store,
@@ -165,6 +176,9 @@ struct Session<'a, S> {
     selected: Option<mailbox::Selected>,
     watch: Option<Subscription>,
     append: mailbox::Appending,
+    /// The client ENABLEd QRESYNC: an EXPUNGE's tagged OK carries the new HIGHESTMODSEQ
+    /// (RFC 7162 §3.2.7), which costs a look at the mailbox.
+    qresync: bool,
 }
 
 /// The answer to a failed authentication.
@@ -228,7 +242,8 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             .iter()
             .map(|m| m.name().to_ascii_uppercase())
             .collect();
-        let server = Server::new(options, Instant::now());
+        let mut server = Server::new(options, Instant::now());
+        server.handle_wall_clock(SystemTime::now());
         let mut s = Session {
             config,
             stream,
@@ -239,6 +254,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             selected: None,
             watch: None,
             append: mailbox::Appending::default(),
+            qresync: false,
         };
         s.main_loop().await
     }
@@ -279,6 +295,9 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
                     // the subscription (stores notify before they answer): hand them to the
                     // engine first, so this NOOP/IDLE/FETCH can report them.
                     self.drain_changes().await?;
+                    // SEARCH OLDER/YOUNGER (RFC 5032 §3) count back from the time of day
+                    // the command arrived.
+                    self.server.handle_wall_clock(SystemTime::now());
                     self.server.handle_input(&buf[..n]);
                     self.server.handle_timeout(Instant::now());
                 }
@@ -331,6 +350,17 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
         self.selected = None;
     }
 
+    /// UNAUTHENTICATE (RFC 8437 §3): everything held for the user goes, so the next LOGIN
+    /// or AUTHENTICATE, maybe as someone else, starts from nothing.
+    fn unauthenticated(&mut self) {
+        tracing::info!("unauthenticated");
+        self.unselect();
+        self.mail = None;
+        self.sasl = None;
+        self.append = mailbox::Appending::default();
+        self.qresync = false;
+    }
+
     async fn event(&mut self, ev: ServerEvent) -> io::Result<()> {
         match ev {
             ServerEvent::Login {
@@ -374,9 +404,13 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             ServerEvent::AuthAborted => self.sasl = None,
             ServerEvent::StartTls => self.start_tls().await?,
             ServerEvent::ClientId { fields } => tracing::debug!(?fields, "client ID"),
-            ServerEvent::Enabled { capabilities } => tracing::debug!(?capabilities, "enabled"),
+            ServerEvent::Enabled { capabilities } => {
+                tracing::debug!(?capabilities, "enabled");
+                self.qresync |= capabilities.iter().any(|c| c == "QRESYNC");
+            }
             ServerEvent::IdleStarted | ServerEvent::IdleEnded => {}
             ServerEvent::Unselected => self.unselect(),
+            ServerEvent::Unauthenticated => self.unauthenticated(),
             ServerEvent::Closed { .. } => {}
             other => self.mailbox_event(other).await?,
         }
