@@ -1,6 +1,7 @@
 //! The IMAP server driver (RFC 3501, RFC 9051), over `mailhub-imap-proto`'s server engine,
 //! with STARTTLS (RFC 9051 §6.2.1), implicit TLS on port 993 (RFC 8314 §3.3), SASL-IR
-//! (RFC 4959), IDLE (RFC 2177) and QUOTA (RFC 9208).
+//! (RFC 4959), IDLE (RFC 2177), QUOTA (RFC 9208), QRESYNC (RFC 7162 §3.2), WITHIN
+//! (RFC 5032) and UNAUTHENTICATE (RFC 8437).
 //!
 //! [`serve`] runs one connection: the engine parses and answers, this driver decides. LOGIN
 //! and AUTHENTICATE go through the shared [`Authenticator`]; before TLS the engine announces
@@ -14,6 +15,13 @@
 //! through the store's [`Subscription`]: the driver waits on it
 //! together with the socket, so IDLE reports a delivery at once without polling the disk, and
 //! NOOP reports what arrived meanwhile (RFC 3501 §7.4.1 decides when; the engine enforces it).
+//!
+//! The engine is given the time of day before each input, for SEARCH OLDER/YOUNGER
+//! (RFC 5032 §3). UNAUTHENTICATE (RFC 8437 §3) drops the user's store, the watch on the
+//! selected mailbox, any SASL exchange and APPEND in progress: the next login, maybe as
+//! another user, starts from nothing. QRESYNC's "what was expunged since mod-sequence m"
+//! goes to [`UserStore::expunged_since`]; a store without that history answers `None` and
+//! the engine reports the client's known UIDs that are gone (RFC 7162 §3.2.5).
 //!
 //! Limits: an APPEND larger than [`ImapConfig::max_append`] is refused with `[TOOBIG]` before
 //! any of its octets are read (RFC 7889); the engine logs out a client idle for longer than
