@@ -124,16 +124,27 @@ fn find(text: &str, code: u128) -> Option<Option<&str>> {
         .map(|p| p.value)
 }
 
-/// Refuses a second unknown parameter `key`: compared with the words before it, found again
-/// in the line, so a command with no unknown parameter (the usual case) pays nothing.
-fn check_other_unique(before: &str, key: &str) -> Result<(), ParamError> {
-    if split_params(before)
-        .filter_map(Result::ok)
-        .any(|p| p.key.eq_ignore_ascii_case(key))
-    {
-        return Err(ParamError::Duplicate(key.to_ascii_uppercase()));
+/// The unknown keywords met so far in one line, to refuse a repeat (as the owned parser
+/// always did: each compared with the ones before). The first is held without allocating, so a
+/// line with at most one unknown parameter (nearly every line) allocates nothing.
+#[derive(Default)]
+struct SeenOther<'a> {
+    first: Option<&'a str>,
+    rest: Vec<&'a str>,
+}
+
+impl<'a> SeenOther<'a> {
+    fn add(&mut self, key: &'a str) -> Result<(), ParamError> {
+        let same = |k: &&str| k.eq_ignore_ascii_case(key);
+        if self.first.as_ref().is_some_and(same) || self.rest.iter().any(same) {
+            return Err(ParamError::Duplicate(key.to_ascii_uppercase()));
+        }
+        match self.first {
+            None => self.first = Some(key),
+            Some(_) => self.rest.push(key),
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn is_mail_keyword(code: u128) -> bool {
@@ -179,10 +190,8 @@ impl<'a> MailParamsRef<'a> {
             text: s,
             ..MailParamsRef::default()
         };
-        let mut words = split_params(s);
-        loop {
-            let before = words.pos;
-            let Some(kv) = words.next() else { break };
+        let mut seen = SeenOther::default();
+        for kv in split_params(s) {
             let Param {
                 key: k,
                 code,
@@ -237,9 +246,7 @@ impl<'a> MailParamsRef<'a> {
                     set(&mut p.mt_priority, n, "MT-PRIORITY")?;
                 }
                 _ => {
-                    if p.has_other {
-                        check_other_unique(&s[..before], k)?;
-                    }
+                    seen.add(k)?;
                     p.has_other = true;
                 }
             }
@@ -352,10 +359,8 @@ impl<'a> RcptParamsRef<'a> {
             text: s,
             ..RcptParamsRef::default()
         };
-        let mut words = split_params(s);
-        loop {
-            let before = words.pos;
-            let Some(kv) = words.next() else { break };
+        let mut seen = SeenOther::default();
+        for kv in split_params(s) {
             let Param {
                 key: k,
                 code,
@@ -396,9 +401,7 @@ impl<'a> RcptParamsRef<'a> {
                     set(&mut p.orcpt, v, "ORCPT")?;
                 }
                 _ => {
-                    if p.has_other {
-                        check_other_unique(&s[..before], k)?;
-                    }
+                    seen.add(k)?;
                     p.has_other = true;
                 }
             }
