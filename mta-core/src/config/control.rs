@@ -28,6 +28,10 @@
 //! Fields of data lines have spaces, `%` and control characters percent-encoded (`%20`),
 //! except the last reply at the end of a `rcpt` line, which only loses control characters.
 //!
+//! The socket lives in the data directory so that it shares its permissions and needs no
+//! other setting; its path must fit a Unix socket address (about 100 octets), or the hub
+//! does not start.
+//!
 //! Limits: a line of more than [`MAX_LINE`] octets is answered `ERR line too long` and the
 //! connection closed (never buffered whole); at most [`MAX_CLIENTS`] connections at once
 //! (more are answered `ERR busy`); a connection idle for [`IDLE`] is closed.
