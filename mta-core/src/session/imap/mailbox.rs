@@ -286,6 +286,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                         if is_move && let Some(sel) = self.selected.as_mut() {
                             for (src, _) in &res.uids {
                                 sel.known.remove(src);
+                                sel.sizes.remove(src);
                             }
                         }
                         let pairs: Vec<_> = res.uids.iter().map(|&(a, b)| (nz(a), nz(b))).collect();
