@@ -200,7 +200,11 @@ fn every_acknowledged_message_is_delivered_exactly_once_across_sigkills() {
     let dir = tempfile::tempdir().unwrap();
     let next = Arc::new(AtomicU64::new(0));
     let acked = Arc::new(Mutex::new(Vec::new()));
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    // Another seed (other kill moments) for exploring: MAILHUB_QUEUE_FAULT_SEED=<u64>.
+    let mut seed: u64 = std::env::var("MAILHUB_QUEUE_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
     let mut kills = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -10,6 +10,11 @@
 //!   and a failed bounce goes to the postmaster, a failed double bounce nowhere).
 //! - RFC 3461 §4: NOTIFY, ORCPT, RET and ENVID are kept per message and recipient and honoured
 //!   in the DSNs ([`crate::bounce`]).
+//! - Exactly once across a crash: a recipient's state is recorded after its delivery, so a
+//!   crash in between leaves it pending and recovery retries it. Queue ids carry a random
+//!   tag of the process run that made them ([`QueueId::is_from_this_run`]), which tells a
+//!   transport that a message was recovered and may already be delivered; local delivery
+//!   then looks for the copy before making another ([`crate::deliver::LocalDelivery`]).
 //!
 //! Time comes from a [`Clock`], so tests drive retries and expiry on a [`ManualClock`]
 //! ([`Queue::run_due`] delivers what is due at the clock's time); [`Queue::run`] is the
