@@ -238,3 +238,55 @@ fn the_router_gives_program_and_file_targets_from_aliases_and_forward_only_when_
         ])
     );
 }
+
+#[test]
+fn through_the_queue_ex_tempfail_waits_for_the_retry_then_delivers() {
+    use mailhub_mta_core::deliver::NoRemote;
+    use mailhub_mta_core::queue::{ManualClock, NewMessage, NewRecipient, Queue, QueueOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let (q, _) = block_on(Queue::open(
+        &dir.path().join("spool"),
+        QueueOptions {
+            fsync: false,
+            ..QueueOptions::default()
+        },
+        clock.clone(),
+        default_runtime(),
+    ))
+    .unwrap();
+    // Fails with EX_TEMPFAIL the first time, then keeps the message.
+    let marker = dir.path().join("tried");
+    let out = dir.path().join("out");
+    let cmd = format!(
+        "if [ -e {m} ]; then cat > {o}; else touch {m}; exit 75; fi",
+        m = marker.display(),
+        o = out.display()
+    );
+    let mut msg = NewMessage {
+        sender: "alice@remote.test".into(),
+        ..NewMessage::default()
+    };
+    msg.recipients.push(NewRecipient {
+        address: "pipe@example.org".into(),
+        destination: program(&cmd),
+        orcpt: None,
+        notify: None,
+    });
+    block_on(q.enqueue(msg, MESSAGE)).unwrap();
+    let transport = mailhub_mta_core::deliver::Router::new(
+        Arc::new(local(true, Duration::from_secs(10))),
+        Arc::new(NoRemote),
+    );
+    let r = block_on(q.run_due(&transport));
+    assert_eq!((r.deferred, r.delivered), (1, 0));
+    assert!(!out.exists());
+    // Not before the retry delay.
+    let r = block_on(q.run_due(&transport));
+    assert_eq!(r.batches, 0);
+    clock.advance(q.options().retry_initial);
+    let r = block_on(q.run_due(&transport));
+    assert_eq!((r.deferred, r.delivered), (0, 1));
+    assert!(q.list().is_empty());
+    assert!(std::fs::read(&out).unwrap().ends_with(MESSAGE));
+}
