@@ -20,6 +20,8 @@
 mod access;
 mod hooks;
 mod limits;
+#[cfg(feature = "mail-auth")]
+mod mailauth;
 mod reply;
 mod submission;
 
@@ -34,6 +36,8 @@ pub use hooks::{
     RecipientHook, SenderHook,
 };
 pub use limits::{ConnectionGuard, ConnectionLimiter, RateLimiter, client_key};
+#[cfg(feature = "mail-auth")]
+pub use mailauth::{AuthDns, AuthResults, MailAuth, MailAuthError, MailAuthOptions};
 pub use reply::Reply;
 pub use submission::submission_fixups;
 
