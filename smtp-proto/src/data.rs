@@ -9,8 +9,14 @@
 //! content, and a bare CR or LF anywhere is, by [`LineEndings`] policy, either a reason to
 //! reject the whole message or rewritten to CRLF — never a line boundary for dot handling.
 //!
-//! The scan jumps from line end to line end with `memchr2`, copying the bytes between dots and
-//! bad line ends in whole runs, so a clean message moves at memory speed.
+//! The scan checks 64-octet blocks at a time: the CR/LF pairing with vector compares, then the
+//! block's LF positions as a bit set (line starts, line lengths and the `.` that may start a line
+//! follow from it with a few integer operations, whatever the number of lines), and sends
+//! only the spots where something happens (a dot at a line start, a bare CR or LF) to a careful
+//! path that jumps from line end to line end with `memchr2`. Content is copied in whole runs
+//! between those spots, so a clean message moves at memory speed.
+
+use wide::u8x16;
 
 /// What to do with a CR not followed by LF, or an LF not preceded by CR, in message content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,8 +115,9 @@ impl DataDecoder {
         let mut seg = i;
         loop {
             if self.at_line_start
-                && len - i > 2 * BLOCK
-                && (self.max_line == 0 || self.max_line >= 3 * BLOCK)
+                && i > 0
+                && len - i >= 2 * BLOCK
+                && (self.max_line == 0 || self.max_line >= BLOCK)
             {
                 i = self.skip_clean(input, i);
             }
@@ -188,55 +195,70 @@ impl DataDecoder {
         }
     }
 
-    /// The fast path: from a line start, skips [`BLOCK`]-octet blocks whose every LF follows a CR,
-    /// every CR precedes an LF and no `.` starts a line, so they need no work but the copy.
-    /// Over-long lines are caught by counting blocks without an LF: a line crossing fewer
-    /// than `(max_line - 2 * BLOCK) / BLOCK` such blocks is shorter than `max_line`. Returns where the
-    /// careful path takes over, with the line state set for it.
+    /// The fast path: from a line start, skips [`BLOCK`]-octet blocks in which every LF follows
+    /// a CR, every CR precedes an LF and no `.` starts a line, so they need no work but the
+    /// copy. Each block's LF positions become a bit set (one bit per octet): line starts,
+    /// line lengths and the place of a `.` that would start a line follow from it with a few
+    /// integer operations. Returns where the careful path takes over (at the first block that
+    /// is not clean, or near the end of the input), with the line state set for it. Needs
+    /// `start > 0` (the octet before the first block is read) and `max_line` 0 or at least
+    /// [`BLOCK`], so that only a block's first line can be too long.
     fn skip_clean(&mut self, input: &[u8], start: usize) -> usize {
-        // At a line start the previous octets were CRLF: an LF here is bare, a `.` is special.
-        match input.get(start) {
-            Some(b'\n') | None => return start,
-            Some(b'.') if self.dots => return start,
-            _ => {}
-        }
-        let max_blank = match self.max_line {
+        // At a line start the octet before is the LF of a CRLF.
+        let mut prev_lf = 1u64;
+        let dots = self.dots;
+        let limit = match self.max_line {
             0 => usize::MAX,
-            m => (m - 2 * BLOCK) / BLOCK,
+            m => m,
         };
-        let mut blank = 0;
-        // Each step checks the pairs (input[j - 1], input[j]) for j in [pos, pos + BLOCK).
-        let mut pos = start + 1;
+        // Octets of the current line before the block (its CR included, if it ends the block).
+        let mut run = 0usize;
+        let mut pos = start;
         while let Some(window) = input.get(pos - 1..pos + BLOCK) {
-            let (dirty, has_lf) =
-                block_flags(window.try_into().expect("BLOCK + 1 octets"), self.dots);
-            if dirty {
+            let window: &[u8; BLOCK + 1] = window.try_into().expect("BLOCK + 1 octets");
+            let (bad_pair, lf) = block_scan(window);
+            if bad_pair {
                 break;
             }
-            blank = if has_lf { 0 } else { blank + 1 };
-            if blank > max_blank {
-                break;
+            let starts = (lf << 1) | prev_lf;
+            if dots && starts != 0 {
+                // Usually one line starts in a block, seldom more than two: look at the first
+                // and the last; find all the dots only when there are more.
+                let block = &window[1..];
+                let first = block[starts.trailing_zeros() as usize];
+                let last = block[(BLOCK - 1) - starts.leading_zeros() as usize];
+                if first == b'.'
+                    || last == b'.'
+                    || (more_than_two(starts) && dot_mask(block) & starts != 0)
+                {
+                    break;
+                }
             }
+            if lf == 0 {
+                run += BLOCK;
+            } else {
+                // Octets of the line ending at the block's first LF, CRLF included.
+                if run + lf.trailing_zeros() as usize + 1 > limit {
+                    self.long_line = true;
+                }
+                run = lf.leading_zeros() as usize;
+            }
+            prev_lf = lf >> (BLOCK - 1);
             pos += BLOCK;
         }
-        if pos == start + 1 {
+        if pos == start {
             return start;
         }
         if input[pos - 1] == b'\r' {
             // Leave the CR to the careful path, which must see it with its LF.
-            pos -= 1;
+            self.line_len = run - 1;
+            self.at_line_start = false;
+            pos - 1
+        } else {
+            self.line_len = run;
+            self.at_line_start = prev_lf != 0;
+            pos
         }
-        match memchr::memrchr(b'\n', &input[start..pos]) {
-            Some(q) => {
-                self.line_len = pos - (start + q + 1);
-                self.at_line_start = self.line_len == 0;
-            }
-            None => {
-                self.line_len += pos - start;
-                self.at_line_start = false;
-            }
-        }
-        pos
     }
 
     /// Ends BDAT content: a CR still waiting for its LF is bare.
@@ -251,38 +273,52 @@ impl DataDecoder {
     }
 }
 
-/// Octets checked per step of the fast path; 128 measured best (64 and 256 were slower).
-const BLOCK: usize = 128;
+/// Octets checked per step of the fast path: one bit per octet in a `u64`.
+const BLOCK: usize = 64;
 
-/// For the pairs `(w[i], w[i + 1])` of a `BLOCK + 1`-octet window: whether any is not clean (an LF
-/// not after a CR, a CR not before an LF, a `.` right after an LF when `dots`), and whether
-/// the block holds an LF. A branch-free loop over a fixed-size array, which the compiler turns
-/// into vector compares.
+/// For the block `w[1..]` of a window that starts one octet early: whether a pair
+/// `(w[j - 1], w[j])` has an LF not after a CR or a CR not before an LF, and the LF positions
+/// as a bit set (bit `k` for `w[1 + k]`). Sixteen-octet vector compares through `wide` (SSE2 on
+/// any x86-64, NEON on aarch64); the pair check stays in vector registers, so a block costs
+/// only five movemasks.
 #[inline(always)]
-fn block_flags(w: &[u8; BLOCK + 1], dots: bool) -> (bool, bool) {
-    let dot_mask = if dots { 0xff } else { 0 };
-    // Sixteen lanes written out, so each lane maps onto one byte of a vector register.
-    let (mut dirty, mut lf_any) = ([0u8; 16], [0u8; 16]);
+fn block_scan(w: &[u8; BLOCK + 1]) -> (bool, u64) {
+    let (cr_v, lf_v) = (u8x16::splat(b'\r'), u8x16::splat(b'\n'));
+    let mut bad = u8x16::splat(0);
+    let mut lf = 0u64;
     for c in 0..BLOCK / 16 {
-        for k in 0..16 {
-            let (prev, b) = (w[c * 16 + k], w[c * 16 + k + 1]);
-            let is_lf = mask(b == b'\n');
-            dirty[k] |=
-                (is_lf ^ mask(prev == b'\r')) | (mask(b == b'.') & mask(prev == b'\n') & dot_mask);
-            lf_any[k] |= is_lf;
-        }
+        let prev = load(&w[c * 16..c * 16 + 16]);
+        let cur = load(&w[c * 16 + 1..c * 16 + 17]);
+        let is_lf = cur.cmp_eq(lf_v);
+        bad |= is_lf ^ prev.cmp_eq(cr_v);
+        lf |= u64::from(is_lf.move_mask().cast_unsigned()) << (c * 16);
     }
-    (
-        u128::from_ne_bytes(dirty) != 0,
-        u128::from_ne_bytes(lf_any) != 0,
-    )
+    (bad.any(), lf)
 }
 
-/// 0xff for true, 0 for false: the form a vector compare yields, so no `& 1` is added after
-/// each compare (as `u8::from(bool)` needs).
+/// Whether `x` has more than two bits set (`count_ones` is a slow loop without `popcnt`,
+/// which baseline x86-64 lacks).
 #[inline(always)]
-fn mask(b: bool) -> u8 {
-    0u8.wrapping_sub(u8::from(b))
+fn more_than_two(x: u64) -> bool {
+    let x = x & x.wrapping_sub(1);
+    x & x.wrapping_sub(1) != 0
+}
+
+/// Sixteen octets into a vector register (`b` has exactly 16).
+#[inline(always)]
+fn load(b: &[u8]) -> u8x16 {
+    u8x16::from(<[u8; 16]>::try_from(b).expect("16 octets"))
+}
+
+/// The `.` positions of a block as a bit set.
+fn dot_mask(b: &[u8]) -> u64 {
+    let dot_v = u8x16::splat(b'.');
+    let mut dot = 0u64;
+    for (c, lane) in b.chunks_exact(16).enumerate() {
+        let v = load(lane);
+        dot |= u64::from(v.cmp_eq(dot_v).move_mask().cast_unsigned()) << (c * 16);
+    }
+    dot
 }
 
 /// Incremental dot-stuffing for a client sending DATA. Bare CR and bare LF in the caller's

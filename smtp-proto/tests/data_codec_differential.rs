@@ -143,3 +143,105 @@ proptest! {
         }
     }
 }
+
+/// Octets drawn mostly from the ones the decoder looks at, in long runs, so CR, LF and `.`
+/// fall on every position of the fast path's 64-octet blocks and across their edges, and whole
+/// lines one octet either side of a limit.
+fn dense() -> impl Strategy<Value = Vec<u8>> {
+    let run = (
+        prop_oneof![
+            8 => Just(b'a'),
+            2 => Just(b'\r'),
+            2 => Just(b'\n'),
+            2 => Just(b'.'),
+            1 => any::<u8>(),
+        ],
+        prop_oneof![4 => 1usize..4, 1 => 4usize..200],
+    );
+    let crlf = prop_oneof![Just(b"\r\n".to_vec()), Just(b"\r\n.".to_vec())];
+    prop::collection::vec(
+        prop_oneof![
+            3 => run.prop_map(|(b, n)| vec![b; n]),
+            2 => crlf,
+            // Whole lines one octet either side of the limits tested below.
+            2 => prop::sample::select(vec![61usize, 62, 63, 64, 127, 128, 129, 997, 998, 999])
+                .prop_map(|n| {
+                    let mut l = vec![b'a'; n];
+                    l.extend_from_slice(b"\r\n");
+                    l
+                }),
+        ],
+        0..40,
+    )
+    .prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    #[test]
+    fn dense_octets_match_the_reference(
+        wire in dense(),
+        dots in any::<bool>(),
+        normalize in any::<bool>(),
+        max in prop_oneof![Just(0usize), Just(63usize), Just(64usize), Just(65usize), Just(130usize), Just(1000usize)],
+        cuts in prop::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let want = reference(&wire, dots, normalize, max);
+        let got = incremental(&wire, dots, normalize, max, &cuts);
+        if dots && want.end.is_none() {
+            // Unterminated: the flags cover the same octets (all but a held `.` or `.\r`).
+            prop_assert!(got.end.is_none());
+            prop_assert_eq!((got.bare, got.long), (want.bare, want.long));
+            prop_assert!(want.out.starts_with(&got.out) || got.out.starts_with(&want.out));
+        } else {
+            prop_assert_eq!(got, want);
+        }
+    }
+}
+
+/// Lines one octet either side of the limit, at every alignment to the fast path's blocks
+/// (so each of their octets, the CR among them, is at some point a block's last one).
+#[test]
+fn lines_at_the_limit_at_every_alignment() {
+    for (max, n) in [
+        (64, 62),
+        (64, 63),
+        (100, 98),
+        (100, 99),
+        (1000, 998),
+        (1000, 999),
+    ] {
+        for pad in 0..64 {
+            let mut wire = vec![b'a'; pad];
+            wire.extend_from_slice(b"\r\n");
+            for _ in 0..3 {
+                wire.extend(std::iter::repeat_n(b'b', n));
+                wire.extend_from_slice(b"\r\n");
+            }
+            for _ in 0..5 {
+                wire.extend_from_slice(&[b'c'; 40]);
+                wire.extend_from_slice(b"\r\n");
+            }
+            for dots in [false, true] {
+                let mut w = wire.clone();
+                if dots {
+                    w.extend_from_slice(b".\r\n");
+                }
+                let want = reference(&w, dots, false, max);
+                assert_eq!(
+                    want.long,
+                    n + 2 > max || pad + 2 > max,
+                    "max {max} n {n} pad {pad}"
+                );
+                for cuts in [&[][..], &[pad + 1][..], &[pad + 3, pad + 70][..]] {
+                    let got = incremental(&w, dots, false, max, cuts);
+                    assert_eq!(
+                        got, want,
+                        "max {max} n {n} pad {pad} dots {dots} cuts {cuts:?}"
+                    );
+                }
+            }
+        }
+    }
+}
