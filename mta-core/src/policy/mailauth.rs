@@ -511,3 +511,299 @@ impl MessageHook for MailAuth {
         HookVerdict::AddHeaders(vec![r.header])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use mail_auth::common::crypto::Ed25519Key;
+    use mail_auth::dkim::DkimSigner;
+    use std::time::Duration;
+
+    const MESSAGE: &[u8] =
+        b"From: alice@remote.test\r\nTo: dave@example.test\r\nSubject: hi\r\n\r\nHello.\r\n";
+
+    fn message<'a>(ip: &str, helo: &'a str, sender: &'a str, body: &'a [u8]) -> HookMessage<'a> {
+        HookMessage {
+            client_ip: ip.parse().unwrap(),
+            helo,
+            sender,
+            recipients: &[],
+            authenticated: None,
+            trusted: false,
+            message: body,
+            complete: true,
+        }
+    }
+
+    /// `remote.test`: SPF allows 192.0.2.0/24, DMARC `p=reject`, DKIM key `s1`. Returns the
+    /// hook (with `options` tweaked) and MESSAGE signed by `remote.test`.
+    fn setup(tweak: impl FnOnce(&mut MailAuthOptions)) -> (MailAuth, Vec<u8>) {
+        let key = Ed25519Key::from_pkcs8_der(&Ed25519Key::generate_pkcs8().unwrap()).unwrap();
+        let public = base64::engine::general_purpose::STANDARD.encode(key.public_key());
+        let sig = DkimSigner::from_key(key)
+            .domain("remote.test")
+            .selector("s1")
+            .headers(["From", "To", "Subject"])
+            .sign(MESSAGE)
+            .unwrap();
+        let mut signed = sig.to_header().into_bytes();
+        signed.extend_from_slice(MESSAGE);
+        let dns = AuthDns::offline();
+        dns.add_txt(
+            "s1._domainkey.remote.test",
+            &format!("v=DKIM1; k=ed25519; p={public}"),
+        )
+        .unwrap();
+        dns.add_txt("remote.test", "v=spf1 ip4:192.0.2.0/24 -all")
+            .unwrap();
+        dns.add_txt("mail.remote.test", "v=spf1 a -all").unwrap();
+        dns.add_ip("mail.remote.test", "198.51.100.7".parse().unwrap());
+        dns.add_txt("_dmarc.remote.test", "v=DMARC1; p=reject")
+            .unwrap();
+        let mut options = MailAuthOptions::new("mx.example.test");
+        tweak(&mut options);
+        (MailAuth::offline(options, Arc::new(dns)).unwrap(), signed)
+    }
+
+    #[tokio::test]
+    async fn spf_passes_or_fails_by_the_client_address() {
+        let (hook, _) = setup(|_| {});
+        let inside = hook
+            .verify(&message(
+                "192.0.2.44",
+                "mail.remote.test",
+                "a@remote.test",
+                MESSAGE,
+            ))
+            .await;
+        assert_eq!(inside.spf, SpfResult::Pass, "{}", inside.header);
+        assert!(inside.header.contains("spf=pass"), "{}", inside.header);
+        let outside = hook
+            .verify(&message(
+                "203.0.113.9",
+                "mail.remote.test",
+                "a@remote.test",
+                MESSAGE,
+            ))
+            .await;
+        assert_eq!(outside.spf, SpfResult::Fail, "{}", outside.header);
+        // A domain without a record: none (RFC 7208 §2.6.1), not fail.
+        let unknown = hook
+            .verify(&message(
+                "192.0.2.44",
+                "x.other.test",
+                "a@other.test",
+                MESSAGE,
+            ))
+            .await;
+        assert_eq!(unknown.spf, SpfResult::None, "{}", unknown.header);
+    }
+
+    #[tokio::test]
+    async fn a_null_sender_is_checked_by_its_helo_name() {
+        let (hook, _) = setup(|_| {});
+        let ok = hook
+            .verify(&message("198.51.100.7", "mail.remote.test", "", MESSAGE))
+            .await;
+        assert_eq!(ok.spf, SpfResult::Pass, "{}", ok.header);
+        assert!(
+            ok.header.contains("smtp.helo=mail.remote.test"),
+            "{}",
+            ok.header
+        );
+        let bad = hook
+            .verify(&message("198.51.100.8", "mail.remote.test", "", MESSAGE))
+            .await;
+        assert_eq!(bad.spf, SpfResult::Fail, "{}", bad.header);
+    }
+
+    #[tokio::test]
+    async fn dkim_passes_and_a_changed_header_fails() {
+        let (hook, signed) = setup(|_| {});
+        // From outside the SPF range: DMARC rests on DKIM alone.
+        let r = hook
+            .verify(&message("203.0.113.9", "h.test", "a@remote.test", &signed))
+            .await;
+        assert_eq!(r.dkim, [DkimResult::Pass], "{}", r.header);
+        assert_eq!(r.dmarc, Some(DmarcResult::Pass), "{}", r.header);
+        assert!(!r.dmarc_rejects());
+        let forged = String::from_utf8(signed)
+            .unwrap()
+            .replace("Subject: hi", "Subject: urgent");
+        let r = hook
+            .verify(&message(
+                "203.0.113.9",
+                "h.test",
+                "a@remote.test",
+                forged.as_bytes(),
+            ))
+            .await;
+        assert!(matches!(r.dkim[..], [DkimResult::Fail(_)]), "{}", r.header);
+        assert!(
+            matches!(r.dmarc, Some(DmarcResult::Fail(_))),
+            "{}",
+            r.header
+        );
+        assert_eq!(r.dmarc_policy, DmarcPolicy::Reject);
+        assert!(r.dmarc_rejects());
+    }
+
+    #[tokio::test]
+    async fn dmarc_passes_on_aligned_spf_without_a_signature() {
+        let (hook, _) = setup(|_| {});
+        let r = hook
+            .verify(&message(
+                "192.0.2.1",
+                "h.test",
+                "bounce@remote.test",
+                MESSAGE,
+            ))
+            .await;
+        assert!(r.dkim.is_empty());
+        assert_eq!(r.dmarc, Some(DmarcResult::Pass), "{}", r.header);
+        assert!(r.header.contains("dmarc=pass"), "{}", r.header);
+        // Not aligned: SPF passes for another domain (RFC 7489 §3.1.2).
+        hook.dns().add_txt("other.test", "v=spf1 +all").unwrap();
+        let r = hook
+            .verify(&message("192.0.2.1", "h.test", "b@other.test", MESSAGE))
+            .await;
+        assert_eq!(r.spf, SpfResult::Pass);
+        assert!(
+            matches!(r.dmarc, Some(DmarcResult::Fail(_))),
+            "{}",
+            r.header
+        );
+    }
+
+    #[tokio::test]
+    async fn the_hook_rejects_only_when_asked() {
+        let forged = |signed: Vec<u8>| {
+            String::from_utf8(signed)
+                .unwrap()
+                .replace("Subject: hi", "Subject: urgent")
+                .into_bytes()
+        };
+        let (lenient, signed) = setup(|_| {});
+        let body = forged(signed);
+        let m = message("203.0.113.9", "h.test", "a@remote.test", &body);
+        match lenient.check_message(&m).await {
+            HookVerdict::AddHeaders(f) => {
+                assert_eq!(f.len(), 1);
+                assert!(f[0].starts_with("Authentication-Results: mx.example.test;"));
+                assert!(super::super::hooks::valid_field(&f[0]), "{}", f[0]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let (strict, signed) = setup(|o| o.reject_dmarc = true);
+        let body = forged(signed.clone());
+        let m = message("203.0.113.9", "h.test", "a@remote.test", &body);
+        match strict.check_message(&m).await {
+            HookVerdict::Reject(r) => {
+                assert_eq!((r.code, r.status.as_str()), (550, "5.7.1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The genuine message passes the strict hook.
+        let m = message("203.0.113.9", "h.test", "a@remote.test", &signed);
+        assert!(matches!(
+            strict.check_message(&m).await,
+            HookVerdict::AddHeaders(_)
+        ));
+        // Trusted clients (our users) are not verified unless asked.
+        let mut m = message("203.0.113.9", "h.test", "a@remote.test", &body);
+        m.trusted = true;
+        assert_eq!(strict.check_message(&m).await, HookVerdict::Pass);
+    }
+
+    #[tokio::test]
+    async fn dns_failures_defer_only_when_asked() {
+        for tempfail in [false, true] {
+            let (hook, _) = setup(|o| o.tempfail_dns = tempfail);
+            hook.dns().add_txt_failure("broken.test");
+            let m = message("192.0.2.1", "h.test", "a@broken.test", MESSAGE);
+            let r = hook.verify(&m).await;
+            assert_eq!(r.spf, SpfResult::TempError, "{}", r.header);
+            assert!(r.temporary_error());
+            match hook.check_message(&m).await {
+                HookVerdict::Reject(r) if tempfail => {
+                    assert_eq!((r.code, r.status.as_str()), (451, "4.7.24"));
+                }
+                HookVerdict::AddHeaders(f) if !tempfail => {
+                    assert!(f[0].contains("spf=temperror"), "{}", f[0]);
+                }
+                other => panic!("tempfail {tempfail}: {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_held_in_part_gets_spf_only() {
+        let (hook, signed) = setup(|o| o.reject_dmarc = true);
+        let mut m = message("203.0.113.9", "h.test", "a@remote.test", &signed[..40]);
+        m.complete = false;
+        let r = hook.verify(&m).await;
+        assert!(r.dkim.is_empty() && r.dmarc.is_none(), "{}", r.header);
+        assert!(r.header.contains("spf=fail"), "{}", r.header);
+        assert!(!r.header.contains("dkim=") && !r.header.contains("dmarc="));
+        assert!(matches!(
+            hook.check_message(&m).await,
+            HookVerdict::AddHeaders(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn garbage_never_panics() {
+        let (hook, _) = setup(|_| {});
+        for body in [
+            &b""[..],
+            b"\r\n",
+            b"no header at all",
+            b"DKIM-Signature: v=1; a=ed25519-sha256; d=remote.test; s=s1; b=!!!\r\n\r\nx",
+            b"From: <>\r\nFrom: a@b\r\n\r\n",
+            &[0xff, 0xfe, b':', b'\r', b'\n'],
+        ] {
+            for (helo, sender) in [("", ""), ("[192.0.2.1]", "x"), ("h.test", "@")] {
+                let r = hook.verify(&message("::1", helo, sender, body)).await;
+                assert!(super::super::hooks::valid_field(&r.header), "{}", r.header);
+            }
+        }
+    }
+
+    #[test]
+    fn records_are_parsed_by_their_names() {
+        let dns = AuthDns::offline();
+        assert!(dns.add_txt("_dmarc.x.test", "v=DMARC1; p=none").is_ok());
+        assert!(matches!(
+            dns.add_txt("_dmarc.x.test", "v=spf1 -all"),
+            Err(MailAuthError::Record { .. })
+        ));
+        assert!(dns.add_txt("s._domainkey.x.test", "v=spf1 -all").is_err());
+        assert!(dns.add_txt("x.test", "v=DMARC1; p=none").is_err());
+        assert!(dns.add_txt("X.Test.", "v=spf1 -all").is_ok());
+        assert!(matches!(dns.txt.get("x.test."), Some(Txt::Spf(_))));
+        assert!(
+            matches!(dns.txt.get("unknown.test."), Some(Txt::Error(_))),
+            "offline: no such domain"
+        );
+        assert!(AuthDns::new(4).txt.get("unknown.test.").is_none());
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_keeps_hand_added_records() {
+        let t: Table<Box<str>, u32> = Table::new(3, None);
+        let later = Instant::now() + Duration::from_secs(3600);
+        t.put("static.".into(), 0, None);
+        for i in 1..10u32 {
+            t.insert(format!("n{i}.").into(), i, later);
+            assert!(t.map.lock().unwrap().len() <= 3);
+        }
+        assert_eq!(t.get("static."), Some(0));
+        assert_eq!(t.get("n9."), Some(9));
+        // An expired answer is not served.
+        t.remove("n9.");
+        // Valid until now: already over when read.
+        t.insert("old.".into(), 7, Instant::now());
+        assert_eq!(t.get("old."), None);
+    }
+}
