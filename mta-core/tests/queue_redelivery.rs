@@ -83,6 +83,7 @@ fn check(store: Arc<dyn MailStore>) {
     assert!(!delivered(&first).contains("earlier attempt"));
     assert_eq!(count(&*store), 1);
     // The run died before the queue recorded it; the next run tries again.
+    let local = LocalDelivery::new(store.clone(), default_runtime(), LocalOptions::default());
     let again = block_on(local.deliver(&job(old.clone(), path.clone(), arrival)));
     assert!(delivered(&again).contains("earlier attempt"), "{again:?}");
     assert_eq!(count(&*store), 1, "a second copy was stored");

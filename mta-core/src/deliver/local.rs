@@ -19,13 +19,14 @@
 //!   queued. An equal copy means "delivered"; the queue records it and moves on.
 //!
 //! This works through the [`MailStore`] traits for every store (Maildir, mbox, memory), at
-//! the price of one mailbox listing per checked recipient, paid only after a crash or an
-//! error. A deterministic Maildir file name (queue id + recipient) would make the check a
+//! the price of one mailbox listing per mailbox after a restart (a copy a previous run made
+//! was there before this run began, so one listing serves every recovered message), one per
+//! retry after an error, and reading the few same-size messages. A deterministic Maildir file name (queue id + recipient) would make the check a
 //! `stat()`, but the store traits carry no such key, and mbox has no file names at all.
 //! The mbox store truncates a torn append (its append journal) before it is read, so a
 //! half-written copy is never taken for a delivered one.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -87,10 +88,29 @@ pub struct LocalDelivery {
     /// Recipients whose last attempt in this run failed: the next attempt looks for a copy
     /// first (module doc). Bounded by [`MAX_UNCERTAIN`].
     uncertain: Mutex<HashSet<UncertainKey>>,
+    /// Mailbox listings for recovered messages (see [`Listings`]).
+    listings: Mutex<Listings>,
 }
 
 /// (queue id, recipient address, destination token).
 type UncertainKey = (QueueId, String, String);
+
+/// What [`find_copy`] needs of a mailbox's messages.
+#[derive(Debug, Clone, Copy)]
+struct Listed {
+    uid: Uid,
+    size: u64,
+    internal_date: SystemTime,
+}
+
+/// Listings of (user, mailbox) taken in this run, for checking recovered messages: a copy a
+/// previous run made was there before this run started, so one listing per mailbox serves
+/// every recovered message (after a restart with many queued, not one full mailbox scan
+/// each). Bounded by [`MAX_LISTINGS`].
+type Listings = HashMap<(String, String), Arc<Vec<Listed>>>;
+
+/// Most mailbox listings kept; past it they are all dropped and taken again as needed.
+const MAX_LISTINGS: usize = 64;
 
 /// Most recipients remembered as "failed, maybe stored anyway". Past it a failed attempt is
 /// not remembered, and a copy the store kept despite its error could be delivered twice;
@@ -117,6 +137,7 @@ impl LocalDelivery {
             runtime,
             options,
             uncertain: Mutex::new(HashSet::new()),
+            listings: Mutex::new(HashMap::new()),
         }
     }
 
@@ -211,6 +232,48 @@ impl LocalDelivery {
         }
     }
 
+    /// The messages of `mailbox`: a fresh listing when `fresh` (this run may have made the
+    /// copy), else the one taken earlier in this run if any.
+    async fn listing(
+        &self,
+        user: &dyn UserStore,
+        mailbox: &str,
+        fresh: bool,
+    ) -> Result<Arc<Vec<Listed>>, StoreError> {
+        let key = (user.user().to_owned(), mailbox.to_owned());
+        if !fresh
+            && let Some(l) = self
+                .listings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+        {
+            return Ok(l.clone());
+        }
+        let listed: Vec<Listed> = match user.select(mailbox).await {
+            Ok(snap) => snap
+                .messages
+                .iter()
+                .map(|m| Listed {
+                    uid: m.uid,
+                    size: m.size,
+                    internal_date: m.internal_date,
+                })
+                .collect(),
+            Err(StoreError::NoSuchMailbox(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let listed = Arc::new(listed);
+        if !fresh {
+            let mut all = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+            if all.len() >= MAX_LISTINGS {
+                all.clear();
+            }
+            all.insert(key, listed.clone());
+        }
+        Ok(listed)
+    }
+
     fn uncertain(&self) -> std::sync::MutexGuard<'_, HashSet<UncertainKey>> {
         self.uncertain.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -272,21 +335,17 @@ fn rfc822_size(data: &[u8]) -> u64 {
 async fn find_copy(
     user: &dyn UserStore,
     mailbox: &str,
+    listing: &[Listed],
     data: &[u8],
     since: SystemTime,
 ) -> Result<Option<Uid>, StoreError> {
-    let snap = match user.select(mailbox).await {
-        Ok(s) => s,
-        Err(StoreError::NoSuchMailbox(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
     let size = rfc822_size(data);
     // Stores keep dates to the second (mbox `From ` lines, file mtimes on some file systems).
     let since = since
         .checked_sub(Duration::from_secs(2))
         .unwrap_or(SystemTime::UNIX_EPOCH);
     // Newest first: the copy, if any, came late.
-    for m in snap.messages.iter().rev() {
+    for m in listing.iter().rev() {
         if m.size != size || m.internal_date < since {
             continue;
         }
@@ -398,14 +457,19 @@ impl Transport for LocalDelivery {
             let mailbox = self.folder(&*u, folder.as_deref()).await;
             let data = with_trace(&job.sender, &r.address, &msg, eol);
             let key = (job.id.clone(), r.address.clone(), r.destination.to_token());
-            if !job.id.is_from_this_run() || self.uncertain().contains(&key) {
+            let retry_in_run = self.uncertain().contains(&key);
+            if retry_in_run || !job.id.is_from_this_run() {
                 let mut found = None;
                 let mut boxes = vec![mailbox.as_str()];
                 if mailbox != INBOX {
                     boxes.push(INBOX);
                 }
                 for b in boxes {
-                    match find_copy(&*u, b, &data, job.arrival).await {
+                    let found_in = match self.listing(&*u, b, retry_in_run).await {
+                        Ok(listing) => find_copy(&*u, b, &listing, &data, job.arrival).await,
+                        Err(e) => Err(e),
+                    };
+                    match found_in {
                         Ok(Some(uid)) => {
                             found = Some(Ok((b, uid)));
                             break;
