@@ -155,16 +155,21 @@ fn new_path_for(target: &Path) -> PathBuf {
 }
 
 /// A file holding [`owner_tag`], removed on drop: what [`DotLock::acquire`] links to the
-/// lock name. Named `<lock>.<pid>.<n>.tmp` so no two acquirers share one.
+/// lock name. Named `<lock name>.<pid>.<n>.tmp` so no two acquirers share one, and made in
+/// the Maildir's `tmp/` when the lock's directory has one: a process killed before removing
+/// it leaves it where [`crate::Maildir::clean_tmp`] (and Dovecot) clear old files.
 struct TaggedTemp(PathBuf);
 
 impl TaggedTemp {
     fn new(lock_path: &Path) -> Option<TaggedTemp> {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut s = lock_path.as_os_str().to_owned();
-        s.push(format!(".{}.{n}.tmp", std::process::id()));
-        let path = PathBuf::from(s);
+        let dir = lock_path.parent()?;
+        let tmp = dir.join("tmp");
+        let dir = if tmp.is_dir() { tmp } else { dir.to_owned() };
+        let mut name = lock_path.file_name()?.to_owned();
+        name.push(format!(".{}.{n}.tmp", std::process::id()));
+        let path = dir.join(name);
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
