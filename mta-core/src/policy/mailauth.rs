@@ -15,8 +15,9 @@
 //!
 //! The defaults never refuse and never lose mail: the results are only recorded. Refusing on
 //! a DMARC `p=reject` failure (RFC 7489 §6.7, 550 5.7.1) and deferring on DNS temporary errors
-//! (RFC 7208 §8.6, RFC 7372 §3.3: 451 4.7.24 for SPF; 451 4.7.1 for DKIM and DMARC) are
-//! options.
+//! (RFC 7208 §8.6 with the SPF code of RFC 7372 §3.2: 451 4.7.24; 451 4.7.1 for DKIM and
+//! DMARC) are options. The checks are bounded by [`MailAuthOptions::timeout`]; past it the
+//! message goes on without results (or is deferred, with [`MailAuthOptions::tempfail_dns`]).
 //!
 //! DNS goes through mail-auth's hickory resolver, behind [`AuthDns`]: the cache it reads before
 //! asking the resolver. Records can be put into it by hand, and [`AuthDns::offline`] answers
@@ -28,7 +29,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mail_auth::common::headers::HeaderWriter;
@@ -81,6 +82,9 @@ pub struct MailAuthOptions {
     /// Also verify mail from clients that may relay (authenticated users, relay networks).
     /// Off by default: that mail is ours, and a signing hook, not a verifying one, handles it.
     pub verify_trusted: bool,
+    /// The longest all checks of one message may take (30 s): SPF alone may need ten DNS
+    /// lookups (RFC 7208 §4.6.4), each with the resolver's own retries.
+    pub timeout: Duration,
     /// Most names each of the [`AuthDns`] record caches keeps (hand-added records are kept
     /// beyond this).
     pub max_cache_entries: usize,
@@ -94,6 +98,7 @@ impl MailAuthOptions {
             reject_dmarc: false,
             tempfail_dns: false,
             verify_trusted: false,
+            timeout: Duration::from_secs(30),
             max_cache_entries: 10_000,
         }
     }
@@ -485,7 +490,23 @@ impl MessageHook for MailAuth {
         if m.trusted && !self.options.verify_trusted {
             return HookVerdict::Pass;
         }
-        let r = self.verify(m).await;
+        let verify = std::pin::pin!(self.verify(m));
+        let timer = futures_timer::Delay::new(self.options.timeout);
+        let r = match futures::future::select(verify, timer).await {
+            futures::future::Either::Left((r, _)) => r,
+            futures::future::Either::Right(_) => {
+                tracing::warn!(sender = %m.sender.escape_debug(), "SPF/DKIM/DMARC checks timed out");
+                return if self.options.tempfail_dns {
+                    HookVerdict::Reject(Reply::new(
+                        451,
+                        "4.7.1",
+                        "Timed out verifying the sender, try again later",
+                    ))
+                } else {
+                    HookVerdict::Pass
+                };
+            }
+        };
         if self.options.reject_dmarc && r.dmarc_rejects() {
             return HookVerdict::Reject(Reply::new(
                 550,
@@ -732,6 +753,37 @@ mod tests {
                 HookVerdict::AddHeaders(f) if !tempfail => {
                     assert!(f[0].contains("spf=temperror"), "{}", f[0]);
                 }
+                other => panic!("tempfail {tempfail}: {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn slow_dns_is_cut_off_by_the_timeout() {
+        use mail_auth::hickory_resolver::config::{ConnectionConfig, NameServerConfig};
+        // A name server on loopback that never answers.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut conn = ConnectionConfig::udp();
+        conn.port = silent.local_addr().unwrap().port();
+        let server = NameServerConfig::new("127.0.0.1".parse().unwrap(), true, vec![conn]);
+        let mut opts = ResolverOpts::default();
+        opts.timeout = Duration::from_secs(60);
+        let config = ResolverConfig::from_name_servers(vec![server]);
+        let authenticator = MessageAuthenticator::new(config, opts).unwrap();
+        for tempfail in [false, true] {
+            let mut options = MailAuthOptions::new("mx.example.test");
+            options.timeout = Duration::from_millis(100);
+            options.tempfail_dns = tempfail;
+            let dns = Arc::new(AuthDns::new(10));
+            let hook = MailAuth::with_authenticator(options, authenticator.clone(), dns);
+            let m = message("192.0.2.1", "h.test", "a@slow.test", MESSAGE);
+            // Bounded here too, so a hook that ignores its timeout fails instead of hanging.
+            let verdict = tokio::time::timeout(Duration::from_secs(20), hook.check_message(&m))
+                .await
+                .expect("the hook's own timeout did not fire");
+            match verdict {
+                HookVerdict::Reject(r) if tempfail => assert_eq!(r.code, 451),
+                HookVerdict::Pass if !tempfail => {}
                 other => panic!("tempfail {tempfail}: {other:?}"),
             }
         }
