@@ -351,6 +351,24 @@ impl AuthResults {
 }
 
 /// The SPF, DKIM and DMARC message hook.
+///
+/// Added to the policy with [`Policy::with_message_hook`](super::Policy::with_message_hook);
+/// the SMTP and LMTP drivers then hold each message back (up to
+/// [`PolicyOptions::max_hook_message`](super::PolicyOptions::max_hook_message)) and run it at the
+/// end of the content.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use mailhub_mta_core::policy::{MailAuth, MailAuthOptions, Policy, PolicyOptions};
+///
+/// let options = MailAuthOptions {
+///     reject_dmarc: true,
+///     ..MailAuthOptions::new("mx.example.org")
+/// };
+/// let hook = Arc::new(MailAuth::new(options)?);
+/// let policy = Policy::new(PolicyOptions::default()).with_message_hook(hook);
+/// # Ok::<(), mailhub_mta_core::policy::MailAuthError>(())
+/// ```
 pub struct MailAuth {
     authenticator: MessageAuthenticator,
     dns: Arc<AuthDns>,
