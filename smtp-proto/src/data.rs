@@ -41,6 +41,9 @@ pub struct DataDecoder {
     line_len: usize,
     bare: bool,
     long_line: bool,
+    /// Set when the CPU has AVX2: the fast path then scans with it.
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<crate::avx2::Avx2>,
 }
 
 /// The result of one [`DataDecoder::decode`] call.
@@ -66,6 +69,32 @@ impl DataDecoder {
             line_len: 0,
             bare: false,
             long_line: false,
+            #[cfg(target_arch = "x86_64")]
+            avx2: crate::avx2::Avx2::detect(),
+        }
+    }
+
+    /// Makes the fast path use the portable scan even where AVX2 is available, so tests can
+    /// check both scans against the same reference.
+    #[doc(hidden)]
+    pub fn without_avx2(mut self) -> DataDecoder {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.avx2 = None;
+        }
+        self
+    }
+
+    /// Whether the fast path scans with AVX2 (for tests that must know which scan ran).
+    #[doc(hidden)]
+    pub fn uses_avx2(&self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.avx2.is_some()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
         }
     }
 
@@ -199,52 +228,27 @@ impl DataDecoder {
     /// a CR, every CR precedes an LF and no `.` starts a line, so they need no work but the
     /// copy. Each block's LF positions become a bit set (one bit per octet): line starts,
     /// line lengths and the place of a `.` that would start a line follow from it with a few
-    /// integer operations. Returns where the careful path takes over (at the first block that
-    /// is not clean, or near the end of the input), with the line state set for it. Needs
+    /// integer operations. The blocks are scanned with AVX2 where the CPU has it
+    /// (`crate::avx2`), else with the portable [`skip_blocks`]. Returns where the careful path
+    /// takes over (at the first block that is not clean, or near the end of the input), with
+    /// the line state set for it. Needs
     /// `start > 0` (the octet before the first block is read) and `max_line` 0 or at least
     /// [`BLOCK`], so that only a block's first line can be too long.
     fn skip_clean(&mut self, input: &[u8], start: usize) -> usize {
-        // At a line start the octet before is the LF of a CRLF.
-        let mut prev_lf = 1u64;
-        let dots = self.dots;
         let limit = match self.max_line {
             0 => usize::MAX,
             m => m,
         };
-        // Octets of the current line before the block (its CR included, if it ends the block).
-        let mut run = 0usize;
-        let mut pos = start;
-        while let Some(window) = input.get(pos - 1..pos + BLOCK) {
-            let window: &[u8; BLOCK + 1] = window.try_into().expect("BLOCK + 1 octets");
-            let (bad_pair, lf) = block_scan(window);
-            if bad_pair {
-                break;
-            }
-            let starts = (lf << 1) | prev_lf;
-            if dots && starts != 0 {
-                // Usually one line starts in a block, seldom more than two: look at the first
-                // and the last; find all the dots only when there are more.
-                let block = &window[1..];
-                let first = block[starts.trailing_zeros() as usize];
-                let last = block[(BLOCK - 1) - starts.leading_zeros() as usize];
-                if first == b'.'
-                    || last == b'.'
-                    || (more_than_two(starts) && dot_mask(block) & starts != 0)
-                {
-                    break;
-                }
-            }
-            if lf == 0 {
-                run += BLOCK;
-            } else {
-                // Octets of the line ending at the block's first LF, CRLF included.
-                if run + lf.trailing_zeros() as usize + 1 > limit {
-                    self.long_line = true;
-                }
-                run = lf.leading_zeros() as usize;
-            }
-            prev_lf = lf >> (BLOCK - 1);
-            pos += BLOCK;
+        #[cfg(target_arch = "x86_64")]
+        let skipped = match self.avx2 {
+            Some(avx2) => avx2.skip_blocks(input, start, self.dots, limit),
+            None => skip_blocks(input, start, self.dots, limit),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let skipped = skip_blocks(input, start, self.dots, limit);
+        let Skipped { pos, run, long } = skipped;
+        if long {
+            self.long_line = true;
         }
         if pos == start {
             return start;
@@ -256,7 +260,8 @@ impl DataDecoder {
             pos - 1
         } else {
             self.line_len = run;
-            self.at_line_start = prev_lf != 0;
+            // The octet before a clean block's end is an LF only as the end of a CRLF.
+            self.at_line_start = input[pos - 1] == b'\n';
             pos
         }
     }
@@ -275,6 +280,66 @@ impl DataDecoder {
 
 /// Octets checked per step of the fast path: one bit per octet in a `u64`.
 const BLOCK: usize = 64;
+
+#[cfg(target_arch = "x86_64")]
+use crate::avx2::Skipped;
+
+/// Where the block scan stopped.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Debug, Clone, Copy)]
+struct Skipped {
+    /// The first octet not skipped (a multiple of [`BLOCK`] past the start).
+    pos: usize,
+    /// Octets of the line still open at `pos`.
+    run: usize,
+    /// Whether a line that ended in the skipped blocks was longer than the limit.
+    long: bool,
+}
+
+/// The portable block scan (every target, and x86-64 without AVX2): skips clean blocks from
+/// `start` (a line start, `start > 0`) for DATA (`dots`) or BDAT, lines of at most `limit`
+/// octets, `limit >= BLOCK`.
+fn skip_blocks(input: &[u8], start: usize, dots: bool, limit: usize) -> Skipped {
+    // At a line start the octet before is the LF of a CRLF.
+    let mut prev_lf = 1u64;
+    let mut long = false;
+    // Octets of the current line before the block (its CR included, if it ends the block).
+    let mut run = 0usize;
+    let mut pos = start;
+    while let Some(window) = input.get(pos - 1..pos + BLOCK) {
+        let window: &[u8; BLOCK + 1] = window.try_into().expect("BLOCK + 1 octets");
+        let (bad_pair, lf) = block_scan(window);
+        if bad_pair {
+            break;
+        }
+        let starts = (lf << 1) | prev_lf;
+        if dots && starts != 0 {
+            // Usually one line starts in a block, seldom more than two: look at the first
+            // and the last; find all the dots only when there are more.
+            let block = &window[1..];
+            let first = block[starts.trailing_zeros() as usize];
+            let last = block[(BLOCK - 1) - starts.leading_zeros() as usize];
+            if first == b'.'
+                || last == b'.'
+                || (more_than_two(starts) && dot_mask(block) & starts != 0)
+            {
+                break;
+            }
+        }
+        if lf == 0 {
+            run += BLOCK;
+        } else {
+            // Octets of the line ending at the block's first LF, CRLF included.
+            if run + lf.trailing_zeros() as usize + 1 > limit {
+                long = true;
+            }
+            run = lf.leading_zeros() as usize;
+        }
+        prev_lf = lf >> (BLOCK - 1);
+        pos += BLOCK;
+    }
+    Skipped { pos, run, long }
+}
 
 /// For the block `w[1..]` of a window that starts one octet early: whether a pair
 /// `(w[j - 1], w[j])` has an LF not after a CR or a CR not before an LF, and the LF positions

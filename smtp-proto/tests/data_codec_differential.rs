@@ -1,6 +1,7 @@
 //! The DATA/BDAT decoder (with its 64-octet fast path) against a byte-at-a-time reference, on
 //! message-like inputs with long clean stretches, rare dots, rare bare CR/LF and long lines,
-//! fed in random pieces.
+//! fed in random pieces. Each input goes through both block scans: AVX2 (where the CPU has
+//! it) and the portable one.
 
 use mailhub_smtp_proto::{DataDecoder, LineEndings};
 use proptest::prelude::*;
@@ -67,13 +68,39 @@ fn reference(wire: &[u8], dots: bool, normalize: bool, max: usize) -> Result {
     r
 }
 
-fn incremental(wire: &[u8], dots: bool, normalize: bool, max: usize, cuts: &[usize]) -> Result {
+/// The decoder, with the AVX2 scan where this CPU has it (checked, so the AVX2 path is known
+/// to run on such a machine), or with the portable scan.
+fn decoder(dots: bool, policy: LineEndings, max: usize, portable: bool) -> DataDecoder {
+    let d = DataDecoder::new(dots, policy, max);
+    if portable {
+        let d = d.without_avx2();
+        assert!(!d.uses_avx2());
+        return d;
+    }
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(d.uses_avx2(), std::is_x86_feature_detected!("avx2"));
+    d
+}
+
+/// Both scans' results on the same input.
+fn both(wire: &[u8], dots: bool, normalize: bool, max: usize, cuts: &[usize]) -> [Result; 2] {
+    [false, true].map(|portable| incremental(wire, dots, normalize, max, cuts, portable))
+}
+
+fn incremental(
+    wire: &[u8],
+    dots: bool,
+    normalize: bool,
+    max: usize,
+    cuts: &[usize],
+    portable: bool,
+) -> Result {
     let policy = if normalize {
         LineEndings::Normalize
     } else {
         LineEndings::Reject
     };
-    let mut d = DataDecoder::new(dots, policy, max);
+    let mut d = decoder(dots, policy, max, portable);
     let mut r = Result::default();
     let mut held = Vec::new();
     let mut fed = 0;
@@ -133,13 +160,14 @@ proptest! {
             wire.extend_from_slice(b"\r\n.\r\ntrailing");
         }
         let want = reference(&wire, dots, normalize, max);
-        let got = incremental(&wire, dots, normalize, max, &cuts);
-        // Unterminated DATA: compare only what both produced so far and the flags seen.
-        if dots && want.end.is_none() {
-            prop_assert!(got.end.is_none());
-            prop_assert!(want.out.starts_with(&got.out) || got.out.starts_with(&want.out));
-        } else {
-            prop_assert_eq!(got, want);
+        for got in both(&wire, dots, normalize, max, &cuts) {
+            // Unterminated DATA: compare only what both produced so far and the flags seen.
+            if dots && want.end.is_none() {
+                prop_assert!(got.end.is_none());
+                prop_assert!(want.out.starts_with(&got.out) || got.out.starts_with(&want.out));
+            } else {
+                prop_assert_eq!(&got, &want);
+            }
         }
     }
 }
@@ -188,14 +216,15 @@ proptest! {
         cuts in prop::collection::vec(any::<usize>(), 0..6),
     ) {
         let want = reference(&wire, dots, normalize, max);
-        let got = incremental(&wire, dots, normalize, max, &cuts);
-        if dots && want.end.is_none() {
-            // Unterminated: the flags cover the same octets (all but a held `.` or `.\r`).
-            prop_assert!(got.end.is_none());
-            prop_assert_eq!((got.bare, got.long), (want.bare, want.long));
-            prop_assert!(want.out.starts_with(&got.out) || got.out.starts_with(&want.out));
-        } else {
-            prop_assert_eq!(got, want);
+        for got in both(&wire, dots, normalize, max, &cuts) {
+            if dots && want.end.is_none() {
+                // Unterminated: the flags cover the same octets (all but a held `.` or `.\r`).
+                prop_assert!(got.end.is_none());
+                prop_assert_eq!((got.bare, got.long), (want.bare, want.long));
+                prop_assert!(want.out.starts_with(&got.out) || got.out.starts_with(&want.out));
+            } else {
+                prop_assert_eq!(&got, &want);
+            }
         }
     }
 }
@@ -235,11 +264,15 @@ fn lines_at_the_limit_at_every_alignment() {
                     "max {max} n {n} pad {pad}"
                 );
                 for cuts in [&[][..], &[pad + 1][..], &[pad + 3, pad + 70][..]] {
-                    let got = incremental(&w, dots, false, max, cuts);
-                    assert_eq!(
-                        got, want,
-                        "max {max} n {n} pad {pad} dots {dots} cuts {cuts:?}"
-                    );
+                    for (got, scan) in both(&w, dots, false, max, cuts)
+                        .iter()
+                        .zip(["avx2", "portable"])
+                    {
+                        assert_eq!(
+                            got, &want,
+                            "max {max} n {n} pad {pad} dots {dots} cuts {cuts:?} {scan}"
+                        );
+                    }
                 }
             }
         }
