@@ -25,10 +25,15 @@ use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::privilege::{self, PrivilegeError, RunAs};
-use super::{Config, ConfigError, Prepared, Service, control, prepare, split_host_port};
+use super::{
+    Config, ConfigError, LmtpAddress, LmtpRecipientSetting, Prepared, Service, control,
+    lmtp_address, prepare, split_host_port,
+};
 use crate::auth::Authenticator;
 use crate::deliver::resolve::StaticResolver;
-use crate::deliver::{LocalDelivery, LocalOptions, SmartHost, Transport};
+use crate::deliver::{
+    LmtpRecipient, LmtpTarget, LmtpTransport, LocalDelivery, LocalOptions, SmartHost, Transport,
+};
 use crate::policy::Policy;
 use crate::queue::{Queue, QueueError, SystemClock};
 use crate::runtime::{SharedRuntime, default_runtime};
@@ -183,6 +188,44 @@ pub struct Hub {
     control_path: std::path::PathBuf,
     stop: watch::Sender<bool>,
     sessions: Arc<Sessions>,
+    idle: IdleSessions,
+    idle_task: JoinHandle<()>,
+}
+
+/// The transports that keep sessions open between messages (RSET, then idle: Postfix's
+/// connection cache). They start no timers of their own, so the hub sweeps them: every
+/// [`IDLE_SWEEP`] the sessions past their idle time close, and at shutdown all of them.
+#[derive(Clone, Default)]
+struct IdleSessions {
+    smtp: Vec<Arc<SmtpTransport>>,
+    lmtp: Vec<Arc<LmtpTransport>>,
+}
+
+/// How often idle outgoing sessions are looked at.
+const IDLE_SWEEP: Duration = Duration::from_secs(2);
+
+impl IdleSessions {
+    async fn close(&self, all: bool) {
+        for t in &self.smtp {
+            t.close_idle(all).await;
+        }
+        for t in &self.lmtp {
+            t.close_idle(all).await;
+        }
+    }
+
+    /// Sweeps every [`IDLE_SWEEP`] until `stop`.
+    fn spawn_sweeper(&self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let idle = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(IDLE_SWEEP) => idle.close(false).await,
+                    _ = stop.changed() => return,
+                }
+            }
+        })
+    }
 }
 
 impl std::fmt::Debug for Hub {
@@ -205,9 +248,10 @@ impl Connector for TokioConnector {
 async fn remote_transport(
     config: &Config,
     runtime: SharedRuntime,
+    idle: &mut IdleSessions,
 ) -> Result<Arc<dyn Transport>, HubError> {
     let Some(sh) = &config.relay.smart_host else {
-        return mx_transport(config, runtime);
+        return mx_transport(config, runtime, idle);
     };
     let (host, port) = split_host_port(sh).unwrap_or_default();
     let bad = |message: String| HubError::SmartHost {
@@ -242,16 +286,66 @@ async fn remote_transport(
             .map(mailhub_sasl::Secret::new),
         require_tls: true,
     };
-    Ok(Arc::new(
+    let t = Arc::new(
         SmtpTransport::new(client, Arc::new(resolver), Arc::new(TokioConnector))
             .with_smart_host(smart),
-    ))
+    );
+    idle.smtp.push(t.clone());
+    Ok(t)
+}
+
+/// Local mail: into the hub's own store, or handed to `[delivery] lmtp`.
+async fn local_transport(
+    config: &Config,
+    store: Arc<dyn crate::store::MailStore>,
+    runtime: SharedRuntime,
+    idle: &mut IdleSessions,
+) -> Result<Arc<dyn Transport>, HubError> {
+    let Some(spec) = &config.delivery.lmtp else {
+        return Ok(Arc::new(LocalDelivery::new(
+            store,
+            runtime,
+            LocalOptions {
+                max_message: config.limits.max_message_size.saturating_mul(2),
+                ..LocalOptions::default()
+            },
+        )));
+    };
+    let bad = |message: String| HubError::SmartHost {
+        host: spec.clone(),
+        message,
+    };
+    // Checked when the configuration was read.
+    let target = match lmtp_address(spec).ok_or_else(|| bad("not an LMTP address".into()))? {
+        LmtpAddress::Unix(path) => LmtpTarget::Unix(path),
+        LmtpAddress::Tcp(host, port) => {
+            let addr = tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|e| bad(e.to_string()))?
+                .next()
+                .ok_or_else(|| bad("the name has no address".into()))?;
+            LmtpTarget::Tcp(addr)
+        }
+    };
+    let hello = Host::parse(&config.server.hostname).map_err(|e| bad(e.to_string()))?;
+    let client = SmtpClientConfig::new(ClientOptions::new(hello), None, "", runtime);
+    let recipient = match config.delivery.lmtp_recipient {
+        LmtpRecipientSetting::Address => LmtpRecipient::Address,
+        LmtpRecipientSetting::User => LmtpRecipient::User,
+    };
+    let t = Arc::new(LmtpTransport::on_tokio(client, target).with_recipient(recipient));
+    idle.lmtp.push(t.clone());
+    Ok(t)
 }
 
 /// Delivery to the domains' MX hosts on port 25 with opportunistic STARTTLS (RFC 7435), over
 /// the system's DNS resolver (the `hickory` feature).
 #[cfg(feature = "hickory")]
-fn mx_transport(config: &Config, runtime: SharedRuntime) -> Result<Arc<dyn Transport>, HubError> {
+fn mx_transport(
+    config: &Config,
+    runtime: SharedRuntime,
+    idle: &mut IdleSessions,
+) -> Result<Arc<dyn Transport>, HubError> {
     let resolver =
         crate::deliver::HickoryResolver::from_system_conf().map_err(|e| HubError::SmartHost {
             host: "(DNS resolver)".into(),
@@ -267,17 +361,23 @@ fn mx_transport(config: &Config, runtime: SharedRuntime) -> Result<Arc<dyn Trans
         config.server.hostname.clone(),
         runtime,
     );
-    Ok(Arc::new(SmtpTransport::new(
+    let t = Arc::new(SmtpTransport::new(
         client,
         Arc::new(resolver),
         Arc::new(TokioConnector),
-    )))
+    ));
+    idle.smtp.push(t.clone());
+    Ok(t)
 }
 
 /// Without a DNS resolver (the `hickory` feature) remote mail waits in the queue until a
 /// smart host is configured.
 #[cfg(not(feature = "hickory"))]
-fn mx_transport(_: &Config, _: SharedRuntime) -> Result<Arc<dyn Transport>, HubError> {
+fn mx_transport(
+    _: &Config,
+    _: SharedRuntime,
+    _: &mut IdleSessions,
+) -> Result<Arc<dyn Transport>, HubError> {
     Ok(Arc::new(crate::deliver::NoRemote))
 }
 
@@ -358,17 +458,11 @@ impl Hub {
         .await?;
         let queue = queue.with_bounce_router(router.clone());
         tracing::info!(?report, "queue recovered");
-        let local = Arc::new(LocalDelivery::new(
-            store.clone(),
-            runtime.clone(),
-            LocalOptions {
-                max_message: config.limits.max_message_size.saturating_mul(2),
-                ..LocalOptions::default()
-            },
-        ));
+        let mut idle = IdleSessions::default();
+        let local = local_transport(&config, store.clone(), runtime.clone(), &mut idle).await?;
         let transport: Arc<dyn Transport> = Arc::new(crate::deliver::Router::new(
             local,
-            remote_transport(&config, runtime.clone()).await?,
+            remote_transport(&config, runtime.clone(), &mut idle).await?,
         ));
         let queue_task = tokio::spawn({
             let q = queue.clone();
@@ -474,6 +568,7 @@ impl Hub {
             reload,
             stop.subscribe(),
         ));
+        let idle_task = idle.spawn_sweeper(stop.subscribe());
         Ok(Hub {
             config,
             prepared,
@@ -486,6 +581,8 @@ impl Hub {
             control_path,
             stop,
             sessions,
+            idle,
+            idle_task,
         })
     }
 
@@ -657,6 +754,9 @@ impl Hub {
         let _ = self.control_task.await;
         self.queue.shutdown();
         let _ = self.queue_task.await;
+        // The deliveries are recorded: the outgoing sessions kept for reuse say QUIT.
+        let _ = self.idle_task.await;
+        self.idle.close(true).await;
         tracing::info!("stopped");
     }
 

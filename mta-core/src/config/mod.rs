@@ -105,6 +105,9 @@ pub struct Config {
     /// `[policy]`.
     #[serde(default)]
     pub policy: PolicySection,
+    /// `[delivery]`.
+    #[serde(default)]
+    pub delivery: DeliverySection,
     /// The file this configuration was read from ([`Config::load`]); a reload (SIGHUP)
     /// reads it again. `None` for the embedded default and [`Config::parse`].
     #[serde(skip)]
@@ -370,6 +373,50 @@ fn nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> 
         .collect()
 }
 
+/// `[delivery]`: how the queue hands mail on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySection {
+    /// Local mail goes to this LMTP server (RFC 2033) instead of the hub's own store:
+    /// `"host:port"` or `"unix:/path/to/socket"`. `None`: the hub's store.
+    #[serde(default)]
+    pub lmtp: Option<String>,
+    /// How recipients are named to the LMTP server.
+    #[serde(default)]
+    pub lmtp_recipient: LmtpRecipientSetting,
+}
+
+/// `[delivery] lmtp_recipient`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LmtpRecipientSetting {
+    /// The address as it was queued (what Dovecot and Cyrus expect when they know the
+    /// domains).
+    #[default]
+    Address,
+    /// The local user the address was routed to (after aliases), `user+folder@domain`.
+    User,
+}
+
+/// Where `[delivery] lmtp` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LmtpAddress {
+    Tcp(String, u16),
+    Unix(PathBuf),
+}
+
+/// Parses `[delivery] lmtp`: `unix:/absolute/path` or `host:port` (not port 25, RFC 2033 §5).
+pub(crate) fn lmtp_address(s: &str) -> Option<LmtpAddress> {
+    if let Some(path) = s.strip_prefix("unix:") {
+        let path = Path::new(path);
+        return path
+            .is_absolute()
+            .then(|| LmtpAddress::Unix(path.to_owned()));
+    }
+    let (host, port) = split_host_port(s)?;
+    (port != 0 && port != 25).then_some(LmtpAddress::Tcp(host, port))
+}
+
 /// `[limits]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -523,6 +570,16 @@ impl Config {
                 "rate_window_secs must be positive".into(),
             );
         }
+        if let Some(l) = &self.delivery.lmtp
+            && lmtp_address(l).is_none()
+        {
+            return fail(
+                "delivery.lmtp",
+                format!(
+                    "lmtp = {l:?} is neither \"host:port\" (not port 25) nor \"unix:/absolute/path\""
+                ),
+            );
+        }
         if self.queue.retry_initial_secs == 0
             || self.queue.retry_max_secs < self.queue.retry_initial_secs
         {
@@ -575,9 +632,25 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The line where `key = ` is set (not in a comment); line 1 when it is not there.
+/// Where `key` is set: its line and column. `"section.key"` looks only after the line
+/// `[section]`, for keys that more than one section has (`lmtp`, `path`).
 fn find_key(text: &str, key: &str) -> (usize, usize) {
+    let (section, key) = match key.split_once('.') {
+        Some((section, key)) => (Some(format!("[{section}]")), key),
+        None => (None, key),
+    };
+    let mut inside = section.is_none();
     for (i, l) in text.lines().enumerate() {
         let t = l.trim_start();
+        if let Some(section) = &section
+            && t.starts_with('[')
+        {
+            inside = t.trim_end() == section;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
         if let Some(rest) = t.strip_prefix(key)
             && rest.trim_start().starts_with('=')
         {
@@ -596,6 +669,9 @@ mod tests {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
         assert_eq!(find_key("# a = 1\n  a = 2\n", "a"), (2, 3));
+        let two = "[x]\na = 1\n[y]\nb = 2\na = 3\n";
+        assert_eq!(find_key(two, "y.a"), (5, 1));
+        assert_eq!(find_key(two, "x.a"), (1 + 1, 1));
     }
 
     #[test]
