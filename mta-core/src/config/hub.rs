@@ -85,6 +85,15 @@ pub enum HubError {
         /// Why.
         message: String,
     },
+    /// `[delivery]` cannot be honoured: the LMTP server's name did not resolve, or
+    /// programs would run as root.
+    #[error("[delivery] {key}: {message}")]
+    Delivery {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
 }
 
 /// A listener the hub bound.
@@ -307,13 +316,19 @@ async fn local_transport(
             runtime,
             LocalOptions {
                 max_message: config.limits.max_message_size.saturating_mul(2),
+                allow_programs: config.delivery.programs,
+                allow_files: config.delivery.files,
+                program_timeout: match config.delivery.program_timeout_secs {
+                    0 => LocalOptions::default().program_timeout,
+                    s => Duration::from_secs(s),
+                },
                 ..LocalOptions::default()
             },
         )));
     };
-    let bad = |message: String| HubError::SmartHost {
-        host: spec.clone(),
-        message,
+    let bad = |message: String| HubError::Delivery {
+        key: "lmtp",
+        message: format!("{spec}: {message}"),
     };
     // Checked when the configuration was read.
     let target = match lmtp_address(spec).ok_or_else(|| bad("not an LMTP address".into()))? {
@@ -437,6 +452,13 @@ impl Hub {
                 privilege::drop_to(u)?;
             }
             privilege::check_usable(&config, u)?;
+        }
+        // Postfix never runs a command as root (local(8) `default_privs`); neither do we.
+        if config.delivery.programs && nix::unistd::geteuid().is_root() {
+            return Err(HubError::Delivery {
+                key: "programs",
+                message: "programs never run as root: set [server] run_as".into(),
+            });
         }
         // Before the queue opens (and recovers its spool): a second hub on this data
         // directory stops here, and the socket belongs to the user the hub runs as.

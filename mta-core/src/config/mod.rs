@@ -384,6 +384,23 @@ pub struct DeliverySection {
     /// How recipients are named to the LMTP server.
     #[serde(default)]
     pub lmtp_recipient: LmtpRecipientSetting,
+    /// Whether `|command` alias and `.forward` targets run (off by default: a program run by
+    /// the mail system is a classic hole). The hub refuses to start with this on while it
+    /// runs as root: set `[server] run_as`.
+    #[serde(default)]
+    pub programs: bool,
+    /// Whether `/path` alias and `.forward` targets are appended to, in mbox format (off by
+    /// default).
+    #[serde(default)]
+    pub files: bool,
+    /// Whether users' `.forward` files (`<data_dir>/forward/<user>`) are read (off by
+    /// default).
+    #[serde(default)]
+    pub forward_files: bool,
+    /// A program running longer is killed and the recipient bounced (Postfix's
+    /// `command_time_limit`); 0 or left out: 1000 s.
+    #[serde(default)]
+    pub program_timeout_secs: u64,
 }
 
 /// `[delivery] lmtp_recipient`.

@@ -292,6 +292,9 @@ impl Config {
             local_domains: self.domains.local.iter().map(lower).collect(),
             recipient_delimiter: self.domains.recipient_delimiter.chars().next(),
             postmaster: self.domains.postmaster.clone(),
+            allow_programs: self.delivery.programs,
+            allow_files: self.delivery.files,
+            forward_files: self.delivery.forward_files,
             ..RouteOptions::default()
         };
         for (name, v) in &self.domains.virtual_domains {
@@ -316,7 +319,12 @@ impl Config {
         let mut known: HashSet<String> = users.entries().map(|e| e.user().to_owned()).collect();
         // Postmaster mail must have somewhere to go even before the user logs in once.
         known.insert(self.domains.postmaster.clone());
-        Router::new(self.route_options(), aliases, Arc::new(known))
+        let router = Router::new(self.route_options(), aliases, Arc::new(known));
+        if self.delivery.forward_files {
+            router.with_forward_files(Arc::new(ForwardDir(self.path(Path::new("forward")))))
+        } else {
+            router
+        }
     }
 
     /// Relay control, the access table `access` (from [`Config::load_access`]), rate and
@@ -350,5 +358,28 @@ impl Config {
             },
             ..QueueOptions::default()
         }
+    }
+}
+
+/// `.forward` files kept as `<dir>/<user>` (the hub's users have no home directories).
+#[derive(Debug)]
+struct ForwardDir(PathBuf);
+
+/// A `.forward` longer than this is ignored (and logged), as a broken one would be.
+const MAX_FORWARD: u64 = 64 * 1024;
+
+impl crate::route::ForwardFiles for ForwardDir {
+    fn forward(&self, user: &str) -> Option<String> {
+        // The router only asks for local users, but a name is a path component here.
+        if user.is_empty() || user.starts_with('.') || user.contains(['/', '\\', '\0']) {
+            return None;
+        }
+        let path = self.0.join(user);
+        let meta = std::fs::metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_FORWARD {
+            tracing::warn!(path = %path.display(), "ignoring a .forward that is not a small file");
+            return None;
+        }
+        std::fs::read_to_string(&path).ok()
     }
 }
