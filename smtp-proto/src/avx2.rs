@@ -72,45 +72,108 @@ impl Avx2 {
 
 #[target_feature(enable = "avx2,lzcnt")]
 fn skip<const DOTS: bool>(input: &[u8], start: usize, limit: usize) -> Skipped {
-    let mut long = false;
-    // Where the open line starts (a line start, so not after `pos`).
-    let mut line_start = start;
+    let mut lines = Lines::new(start, limit);
     let mut pos = start;
+    // Two blocks a step while both are clean (one branch and one bounds check for both);
+    // then one at a time, to stop exactly at the first block that is not.
+    while let Some(window) = input.get(pos - 1..pos + 2 * BLOCK) {
+        let first: &[u8; BLOCK + 1] = window[..=BLOCK].try_into().expect("BLOCK + 1 octets");
+        let second: &[u8; BLOCK + 1] = window[BLOCK..].try_into().expect("BLOCK + 1 octets");
+        let (bad_a, lf_a) = block::<DOTS>(first);
+        let (bad_b, lf_b) = block::<DOTS>(second);
+        if !clean(_mm256_or_si256(bad_a, bad_b)) {
+            break;
+        }
+        lines.step(pos, lf_mask(lf_a));
+        lines.step(pos + BLOCK, lf_mask(lf_b));
+        pos += 2 * BLOCK;
+    }
     while let Some(window) = input.get(pos - 1..pos + BLOCK) {
         let window: &[u8; BLOCK + 1] = window.try_into().expect("BLOCK + 1 octets");
-        let Some(lf) = block::<DOTS>(window) else {
+        let (bad, lf) = block::<DOTS>(window);
+        if !clean(bad) {
             break;
-        };
-        // A line ending in this block has at most `pos + BLOCK - line_start` octets, CRLF
-        // included; only near the limit is its exact length needed (lines of a few dozen
-        // octets against a limit of 1000 make this a branch that is almost never taken).
-        if pos + BLOCK - line_start > limit
-            && lf != 0
-            && pos + lf.trailing_zeros() as usize + 1 - line_start > limit
-        {
-            long = true;
         }
-        if lf != 0 {
-            // After the block's last LF.
-            line_start = pos + BLOCK - lf.leading_zeros() as usize;
-        }
+        lines.step(pos, lf_mask(lf));
         pos += BLOCK;
     }
     Skipped {
         pos,
-        run: pos - line_start,
-        long,
+        run: pos - lines.line_start(),
+        long: lines.long,
     }
 }
 
-/// For the block `w[1..]` of a window that starts one octet early: `None` if a pair
-/// `(w[j - 1], w[j])` is an LF not after a CR, a CR not before an LF or (with `DOTS`) a `.`
-/// after an LF, else the LF positions as a bit set (bit `k` for `w[1 + k]`). The octet before
-/// the block is the LF of a CRLF exactly when the block starts a line, so "after an LF" is
-/// "at a line start" here, with no carry between blocks.
+/// The line lengths of the skipped blocks, from their LF bit sets: the last block that had an
+/// LF and that bit set, so the open line's start is found only when it is needed.
+struct Lines {
+    /// The end of the last block with an LF (the scan's start before any).
+    last_end: usize,
+    /// That block's LF bits (bit 63 alone before any: the line starts at `last_end`).
+    mask: u64,
+    limit: usize,
+    long: bool,
+}
+
+impl Lines {
+    fn new(start: usize, limit: usize) -> Lines {
+        Lines {
+            last_end: start,
+            mask: 1 << 63,
+            limit,
+            long: false,
+        }
+    }
+
+    /// Where the open line starts: after the last LF.
+    #[inline(always)]
+    fn line_start(&self) -> usize {
+        self.last_end - self.mask.leading_zeros() as usize
+    }
+
+    /// The block at `pos` with LF bits `lf`.
+    #[inline(always)]
+    fn step(&mut self, pos: usize, lf: u64) {
+        // A line ending in this block started after `last_end - BLOCK` and ends before
+        // `pos + BLOCK`; only when that span passes the limit is its exact length needed
+        // (with lines of a few dozen octets and a limit of 1000, a branch never taken).
+        if pos + 2 * BLOCK - self.last_end > self.limit
+            && lf != 0
+            && pos + lf.trailing_zeros() as usize + 1 - self.line_start() > self.limit
+        {
+            self.long = true;
+        }
+        if lf != 0 {
+            self.last_end = pos + BLOCK;
+            self.mask = lf;
+        }
+    }
+}
+
+/// Whether a block's (or two blocks') anomaly lanes are all clear.
 #[target_feature(enable = "avx2")]
 #[inline]
-fn block<const DOTS: bool>(w: &[u8; BLOCK + 1]) -> Option<u64> {
+fn clean(bad: __m256i) -> bool {
+    _mm256_testz_si256(bad, bad) != 0
+}
+
+/// The LF bit set (bit `k` for octet `k` of the block) from the two halves' compare results.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn lf_mask((low, high): (__m256i, __m256i)) -> u64 {
+    let low = u64::from(_mm256_movemask_epi8(low).cast_unsigned());
+    let high = u64::from(_mm256_movemask_epi8(high).cast_unsigned());
+    low | high << 32
+}
+
+/// For the block `w[1..]` of a window that starts one octet early: a vector with a lane set
+/// for each pair `(w[j - 1], w[j])` that is an LF not after a CR, a CR not before an LF or
+/// (with `DOTS`) a `.` after an LF, and the LF compares of the block's two halves. The octet
+/// before the block is the LF of a CRLF exactly when the block starts a line, so "after an
+/// LF" is "at a line start" here, with no carry between blocks.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn block<const DOTS: bool>(w: &[u8; BLOCK + 1]) -> (__m256i, (__m256i, __m256i)) {
     let p = w.as_ptr();
     // SAFETY: `w` has 65 octets; the loads read `w[0..32]`, `w[1..33]`, `w[32..64]` and
     // `w[33..65]`, all inside it, with no alignment needed (`loadu`).
@@ -136,10 +199,5 @@ fn block<const DOTS: bool>(w: &[u8; BLOCK + 1]) -> Option<u64> {
         let start1 = _mm256_and_si256(_mm256_cmpeq_epi8(prev1, lf), _mm256_cmpeq_epi8(cur1, dot));
         bad = _mm256_or_si256(bad, _mm256_or_si256(start0, start1));
     }
-    if _mm256_testz_si256(bad, bad) == 0 {
-        return None;
-    }
-    let low = u64::from(_mm256_movemask_epi8(lf0).cast_unsigned());
-    let high = u64::from(_mm256_movemask_epi8(lf1).cast_unsigned());
-    Some(low | high << 32)
+    (bad, (lf0, lf1))
 }
