@@ -13,6 +13,10 @@
 //! | [`mbox`] | `mailhub-mbox` | mbox family store |
 //! | [`mta`] | `mailhub-mta-core` | stores, session drivers, TLS, authentication, queue, routing, delivery, configuration |
 //!
+//! Off by default, for the hub in [`mta`]: `tokio` (the `Hub` runner), `hickory` (MX lookups
+//! through hickory-resolver) and `mail-auth` (SPF, DKIM and DMARC verification as a message
+//! hook, through the mail-auth crate).
+//!
 //! See the repository's README.md and ARCHITECTURE.md for the whole family.
 
 #![forbid(unsafe_code)]
