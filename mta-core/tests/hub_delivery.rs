@@ -1,5 +1,7 @@
-//! `[delivery]` switches of the hub for alias and `.forward` targets, on ephemeral loopback
-//! ports: file targets are refused at RCPT unless `files` is on, then appended in mbox
+//! `[delivery]` of the hub, on ephemeral loopback ports. `lmtp`: hub A's local mail goes
+//! over LMTP to hub B's LMTP listener (as it would to Dovecot's) and lands in B's Maildir,
+//! not A's; a bad `lmtp` value is a configuration error naming its line. For alias and
+//! `.forward` targets: file targets are refused at RCPT unless `files` is on, then appended in mbox
 //! format; a `.forward` in `<data_dir>/forward/<user>` is read only with `forward_files`;
 //! `programs` on a hub that would run them as root refuses to start. Run as root (as CI
 //! does): the last test fails otherwise.
@@ -9,7 +11,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use mailhub_mta_core::config::{Config, Hub, HubError, Service};
+use mailhub_mta_core::config::{Config, ConfigError, Hub, HubError, Service};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -188,4 +190,91 @@ fn nix_is_root() -> bool {
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|u| u.split_whitespace().nth(1).map(|e| e == "0"))
         .unwrap()
+}
+
+/// Every file under `<maildir>/{new,cur}`.
+fn messages(maildir: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        if let Ok(rd) = std::fs::read_dir(maildir.join(sub)) {
+            for e in rd.flatten() {
+                out.push(std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_mail_goes_over_lmtp_to_the_other_store() {
+    tokio::time::timeout(LIMIT, async {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Hub::start(config(&dir.path().join("b"), |_| {}))
+            .await
+            .unwrap();
+        let lmtp = b.addr(Service::Lmtp).unwrap();
+        let a = Hub::start(config(&dir.path().join("a"), |c| {
+            c.delivery.lmtp = Some(lmtp.to_string());
+        }))
+        .await
+        .unwrap();
+        let smtp = a.addr(Service::Smtp).unwrap().port();
+        let body = "Subject: over lmtp\r\nMessage-ID: <lmtp-hop@test>\r\n\r\nhanded on\r\n";
+        let (rcpt, end) = tokio::task::spawn_blocking(move || send(smtp, "demo@localhost", body))
+            .await
+            .unwrap();
+        assert!(rcpt.starts_with("250"), "{rcpt}");
+        assert!(end.unwrap().starts_with("250"));
+        let b_inbox = dir.path().join("b/mail/demo");
+        let mut got = Vec::new();
+        for _ in 0..400 {
+            got = messages(&b_inbox);
+            if !got.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(got.len(), 1, "one copy in B's Maildir");
+        let text = String::from_utf8_lossy(&got[0]).into_owned();
+        assert!(text.ends_with(body), "{text}");
+        // A's Received (the SMTP hop) and B's (the LMTP hop) are both there.
+        assert_eq!(text.matches("Received:").count(), 2, "{text}");
+        assert!(text.contains("LMTP"), "{text}");
+        assert!(
+            messages(&dir.path().join("a/mail/demo")).is_empty(),
+            "nothing in A's own store"
+        );
+        a.shutdown(Duration::from_secs(5)).await;
+        b.shutdown(Duration::from_secs(5)).await;
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[test]
+fn a_bad_lmtp_address_names_its_line() {
+    for bad in ["127.0.0.1:25", "unix:relative/sock", "nohostport"] {
+        let text = mailhub_mta_core::config::DEFAULT_CONFIG.replace(
+            "# lmtp = \"unix:/var/run/dovecot/lmtp\"",
+            &format!("lmtp = {bad:?}"),
+        );
+        assert_ne!(text, mailhub_mta_core::config::DEFAULT_CONFIG);
+        match Config::parse(&text, "test.toml") {
+            Err(ConfigError::Invalid { line, message, .. }) => {
+                let want = text
+                    .lines()
+                    .position(|l| l == format!("lmtp = {bad:?}"))
+                    .unwrap()
+                    + 1;
+                assert_eq!(line, want, "{message}");
+                assert!(message.contains("lmtp"), "{message}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    let ok = mailhub_mta_core::config::DEFAULT_CONFIG.replace(
+        "# lmtp = \"unix:/var/run/dovecot/lmtp\"",
+        "lmtp = \"unix:/run/dovecot/lmtp\"",
+    );
+    assert!(Config::parse(&ok, "test.toml").is_ok());
 }
