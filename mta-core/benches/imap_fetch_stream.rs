@@ -61,7 +61,10 @@ fn fetch_body(c: &mut Criterion) {
         ("memory", Arc::new(MemoryStore::new())),
         (
             "maildir",
-            Arc::new(MaildirStore::under(dir.path().join("mail"), runtime.clone())),
+            Arc::new(MaildirStore::under(
+                dir.path().join("mail"),
+                runtime.clone(),
+            )),
         ),
     ];
     for (name, store) in stores {
@@ -71,7 +74,11 @@ fn fetch_body(c: &mut Criterion) {
             AuthPolicy::default(),
             runtime.clone(),
         );
-        let config = Arc::new(ImapConfig::new(store.clone(), Arc::new(auth), runtime.clone()));
+        let config = Arc::new(ImapConfig::new(
+            store.clone(),
+            Arc::new(auth),
+            runtime.clone(),
+        ));
         let mut client = rt.block_on(async {
             let mail = store.open("dave").await.unwrap();
             let req = AppendRequest {
@@ -89,7 +96,9 @@ fn fetch_body(c: &mut Criterion) {
             });
             let mut c = TcpStream::connect(addr).await.unwrap();
             until(&mut c, b"IMAP server ready").await;
-            c.write_all(b"l LOGIN dave secret\r\ns SELECT INBOX\r\n").await.unwrap();
+            c.write_all(b"l LOGIN dave secret\r\ns SELECT INBOX\r\n")
+                .await
+                .unwrap();
             until(&mut c, b"s OK").await;
             c
         });
