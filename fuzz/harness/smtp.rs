@@ -276,15 +276,15 @@ pub fn command(data: &[u8]) {
 /// The DATA decoder on arbitrary content in arbitrary pieces. Flags: bit 0 normalise, bit 1
 /// BDAT (no dots). Checks: at most two octets held back; with Normalize only CRLF line ends
 /// come out; content without bare line ends survives encode → decode unchanged.
-pub fn data_stream(data: &[u8]) {
-    let (flags, step, input) = split(data);
-    let policy = if flags & 1 != 0 {
-        LineEndings::Normalize
-    } else {
-        LineEndings::Reject
-    };
-    let dots = flags & 2 == 0;
-    let mut d = DataDecoder::new(dots, policy, 1000);
+/// Feeds `input` in `step`-octet reads the way a server does (unconsumed octets held back and
+/// offered again), then `finish` when dots are off: (output, whether the end was seen, the
+/// decoder).
+fn decode_all(
+    mut d: DataDecoder,
+    input: &[u8],
+    step: usize,
+    dots: bool,
+) -> (Vec<u8>, bool, DataDecoder) {
     let mut out = Vec::new();
     let mut held: Vec<u8> = Vec::new();
     let mut done = false;
@@ -301,6 +301,32 @@ pub fn data_stream(data: &[u8]) {
     if !dots {
         d.finish(&mut out);
     }
+    (out, done, d)
+}
+
+pub fn data_stream(data: &[u8]) {
+    let (flags, step, input) = split(data);
+    let policy = if flags & 1 != 0 {
+        LineEndings::Normalize
+    } else {
+        LineEndings::Reject
+    };
+    let dots = flags & 2 == 0;
+    let decoder = DataDecoder::new(dots, policy, 1000);
+    // The fast path's two scans (AVX2 where the CPU has it, the portable one everywhere)
+    // must agree on every input and every split.
+    let portable = decode_all(decoder.clone().without_avx2(), input, step, dots);
+    let (out, done, d) = decode_all(decoder, input, step, dots);
+    assert_eq!(out, portable.0, "the two scans' output");
+    assert_eq!(done, portable.1, "the two scans' end");
+    assert_eq!(
+        (d.saw_bare_line_ending(), d.saw_long_line()),
+        (
+            portable.2.saw_bare_line_ending(),
+            portable.2.saw_long_line()
+        ),
+        "the two scans' flags"
+    );
     if policy == LineEndings::Normalize && (done || !dots) {
         for (i, &b) in out.iter().enumerate() {
             if b == b'\n' {
