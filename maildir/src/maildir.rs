@@ -437,6 +437,32 @@ impl Maildir {
         self.update_flags(entry, |f| f)
     }
 
+    /// Takes a message out of `new/` into `cur/` (adding the empty info `:2,`, keeping any
+    /// flags it has), but only if it is still in `new/`: `Some` (the entry in `cur/`) when
+    /// this call did the rename, `None` when the message had already left `new/` (another
+    /// reader took it, or it was expunged) or was listed in `cur/`.
+    ///
+    /// Whoever moves a message from `new/` to `cur/` is the first to take note of it, which
+    /// is Dovecot's rule for giving IMAP's `\Recent` (RFC 3501 §2.3.2) to exactly one
+    /// session; `rename()` of one path succeeds once, so of several readers racing, across
+    /// processes too, one gets `Some`. Unlike [`Maildir::move_to_cur`] the message is not
+    /// looked for again when it is gone from where it was listed: it left `new/`, and that
+    /// is the answer.
+    pub fn claim_new(&self, entry: &Entry) -> Result<Option<Entry>, Error> {
+        if entry.subdir != Subdir::New {
+            return Ok(None);
+        }
+        let name = entry.name();
+        let name = name.with_flags(entry.flags());
+        let file_name = name.to_string();
+        let from = self.entry_path(entry);
+        match fs::rename(&from, self.path.join("cur").join(&file_name)) {
+            Ok(()) => Ok(Some(Entry::from_parts(Subdir::Cur, file_name, &name))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("rename", from, e)),
+        }
+    }
+
     /// Sets the flags of a message (moving it to `cur/` if needed) with one `rename()`.
     pub fn set_flags(&self, entry: &Entry, flags: Flags) -> Result<Entry, Error> {
         self.update_flags(entry, |_| flags)

@@ -368,7 +368,13 @@ fn take_by_base(
         entries[j].as_ref().is_some_and(|e| e.base() == base)
     })?;
     let entry = entries[i].take()?;
-    let same_name = entry.file_name() == file_name;
+    // A move from `new/` to `cur/` only adds the empty info `:2,` (a reader taking note of
+    // a message, which is how `\Recent` is claimed): no flag changed, so no new
+    // mod-sequence. (A Dovecot record, a base name, of a message whose flags were all
+    // removed since looks the same: that one change goes unnoticed by CONDSTORE.)
+    let same_name = entry.file_name() == file_name
+        || (entry.subdir() == Subdir::Cur
+            && entry.file_name().strip_prefix(file_name) == Some(":2,"));
     Some((entry, same_name))
 }
 
@@ -434,7 +440,8 @@ mod tests {
                 .map(|(e, same)| (e.file_name().to_owned(), same))
         };
         assert_eq!(take(&rec(1, "a:2,S")), Some(("a:2,S".into(), true)));
-        assert_eq!(take(&rec(2, "b")), Some(("b:2,".into(), false)));
+        // new/ to cur/ without flags: the same message, unchanged.
+        assert_eq!(take(&rec(2, "b")), Some(("b:2,".into(), true)));
         assert_eq!(take(&rec(3, "gone")), None);
         // Taken once only: a second record for one message gets nothing.
         assert_eq!(take(&rec(4, "b:2,S")), None);

@@ -193,9 +193,9 @@ print("LOGOUT", M.logout()[0])
             )),
             "{out}"
         );
-        // BODY[] set \Seen on 1, BODY.PEEK[] did not on 2.
-        assert!(out.contains(r"1 (FLAGS (\\Seen))"), "{out}");
-        assert!(out.contains("2 (FLAGS ())"), "{out}");
+        // BODY[] set \Seen on 1, BODY.PEEK[] did not on 2 (both \Recent in the one session).
+        assert!(out.contains(r"1 (FLAGS (\\Seen \\Recent))"), "{out}");
+        assert!(out.contains(r"2 (FLAGS (\\Recent))"), "{out}");
         // A partial fetch is rendered, not streamed: over max_fetch it is refused, and the
         // session goes on (LOGOUT above answered).
         assert!(out.contains("PARTIAL NO"), "{out}");

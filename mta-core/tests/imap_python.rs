@@ -77,7 +77,8 @@ print("LOGOUT", M.logout()[0])
         assert_eq!(l("LOGIN"), "LOGIN OK");
         assert!(l("SELECT").contains("OK [b'2']"), "{out}");
         assert!(
-            l("FLAGS").contains("UID 1 FLAGS ()") && l("FLAGS").contains("UID 2"),
+            // The first session to select the new mail owns it as \Recent (RFC 3501 §2.3.2).
+            l("FLAGS").contains(r"UID 1 FLAGS (\\Recent)") && l("FLAGS").contains("UID 2"),
             "{out}"
         );
         // The stored message has bare LF; IMAP sends CRLF, as RFC822.SIZE counted.
@@ -279,7 +280,11 @@ A.logout(); B.logout()
                 .unwrap_or_default()
                 .to_owned()
         };
-        assert!(l("A-FETCH").contains(r"FLAGS (\\Flagged)"), "{out}");
+        // A selected first: message 1 is \Recent there.
+        assert!(
+            l("A-FETCH").contains(r"FLAGS (\\Flagged \\Recent)"),
+            "{out}"
+        );
         assert!(l("A-EXISTS").contains("b'3'"), "{out}");
         assert!(l("B-EXPUNGE").contains("b'2'"), "{out}");
         assert!(

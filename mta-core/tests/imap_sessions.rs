@@ -44,13 +44,15 @@ async fn idle_is_woken_by_a_delivery_through_the_store() {
         };
         mail.append("INBOX", req).await.unwrap();
         assert_eq!(c.line().await, "* 2 EXISTS");
+        // This session is the first to see it: \Recent here (RFC 3501 §2.3.2).
+        assert_eq!(c.line().await, "* 2 RECENT");
         // A flag change by someone else arrives too.
         let flags =
             mailhub_mta_core::store::FlagSet::system(mailhub_mta_core::store::SystemFlags::FLAGGED);
         mail.store("INBOX", &[1], mailhub_mta_core::store::FlagOp::Add, &flags)
             .await
             .unwrap();
-        assert_eq!(c.line().await, r"* 1 FETCH (FLAGS (\Flagged))");
+        assert_eq!(c.line().await, r"* 1 FETCH (FLAGS (\Flagged \Recent))");
         c.send("DONE").await;
         assert!(c.line().await.starts_with("i OK"));
         let r = c

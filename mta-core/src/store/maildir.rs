@@ -23,7 +23,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use mailhub_maildir as md;
-use md::{Delivery, Entry, Flags, FolderName, Maildir};
+use md::{Delivery, Entry, Flags, FolderName, Maildir, Subdir};
 
 use super::memory::rfc822_size;
 use super::{
@@ -720,6 +720,66 @@ impl UserStore for MaildirUser {
             self.hub.notify(&self.user, mailbox, change);
         }
         Ok(removed)
+    }
+
+    /// Dovecot's rule: the session whose `rename()` takes a message from `new/` to `cur/`
+    /// owns it as `\Recent` ([`Maildir::claim_new`]); the rename succeeds once, across
+    /// sessions and processes. Only messages this handle's last scan listed in `new/` are
+    /// tried; one another program already moved is nobody's here.
+    async fn claim_recent(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<Uid>, StoreError> {
+        let map = self.uid_map(mailbox).await?;
+        let fresh: Vec<(Uid, Entry)> = uids
+            .iter()
+            .filter_map(|u| map.get(u).map(|e| (*u, e)))
+            .filter(|(_, e)| e.subdir() == Subdir::New)
+            .map(|(u, e)| (u, e.clone()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(Vec::new());
+        }
+        let name = cache_key(mailbox);
+        let n = name.clone();
+        let claimed = self
+            .run(move |s| {
+                let md = open_mailbox(s, &n)?;
+                let mut out = Vec::new();
+                for (uid, entry) in fresh {
+                    match md.claim_new(&entry) {
+                        Ok(Some(moved)) => out.push((uid, moved)),
+                        Ok(None) => {}
+                        // The ones renamed so far are this session's: keep them.
+                        Err(e) if !out.is_empty() => {
+                            tracing::warn!(error = %e, "claiming \\Recent stopped");
+                            break;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        // The cached entries follow the renames, so streaming needs no search.
+        if let Some(m) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&name)
+        {
+            let m = Arc::make_mut(m);
+            for (uid, entry) in &claimed {
+                if let Some(slot) = m.get_mut(uid) {
+                    *slot = entry.clone();
+                }
+            }
+        }
+        Ok(claimed.into_iter().map(|(u, _)| u).collect())
+    }
+
+    /// The messages the last scan found in `new/`: no reader took note of them yet.
+    async fn unclaimed_recent(&self, mailbox: &str) -> Result<u32, StoreError> {
+        let map = self.uid_map(mailbox).await?;
+        let n = map.values().filter(|e| e.subdir() == Subdir::New).count();
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     async fn copy(&self, from: &str, uids: &[Uid], to: &str) -> Result<CopyResult, StoreError> {

@@ -92,6 +92,9 @@ struct Mailbox {
     expunged: VecDeque<(u64, Uid)>,
     /// Removals at or below this mod-sequence may have been forgotten.
     forgotten: u64,
+    /// `\Recent` was claimed for every UID up to this one (RFC 3501 §2.3.2): UIDs only
+    /// grow, so one mark under the user's mutex makes claiming atomic across sessions.
+    claimed_up_to: Uid,
 }
 
 impl Mailbox {
@@ -103,6 +106,7 @@ impl Mailbox {
             messages: BTreeMap::new(),
             expunged: VecDeque::new(),
             forgotten: 0,
+            claimed_up_to: 0,
         }
     }
 
@@ -490,6 +494,31 @@ impl UserStore for MemoryUser {
                 .map(|&(_, u)| u)
                 .collect(),
         ))
+    }
+
+    async fn claim_recent(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<Uid>, StoreError> {
+        let mut st = self.state();
+        let mb = st.mailbox(mailbox)?;
+        let mark = mb.claimed_up_to;
+        let claimed: Vec<Uid> = uids
+            .iter()
+            .copied()
+            .filter(|u| *u > mark && mb.messages.contains_key(u))
+            .collect();
+        if let Some(&max) = claimed.iter().max() {
+            mb.claimed_up_to = max;
+        }
+        Ok(claimed)
+    }
+
+    async fn unclaimed_recent(&self, mailbox: &str) -> Result<u32, StoreError> {
+        let mut st = self.state();
+        let mb = st.mailbox(mailbox)?;
+        let n = mb
+            .messages
+            .range(mb.claimed_up_to.saturating_add(1)..)
+            .count();
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     async fn copy(&self, from: &str, uids: &[Uid], to: &str) -> Result<CopyResult, StoreError> {

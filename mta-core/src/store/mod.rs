@@ -151,6 +151,26 @@ pub trait UserStore: Send + Sync {
         Ok(None)
     }
 
+    /// Claims `\Recent` (RFC 3501 §2.3.2) for this session: of `uids`, the messages of
+    /// `mailbox` this session just learned of (at SELECT, or when a re-read found new ones),
+    /// the ones no session claimed before, which no other session will get afterwards. A
+    /// message is `\Recent` in exactly one session, the first to see it; the claim is atomic
+    /// across the sessions of one [`MailStore`] (and, for Maildir, across processes that
+    /// follow Dovecot's rule). IMAP4rev2 (RFC 9051) has no `\Recent`, so its sessions do not
+    /// claim. The default claims nothing: no message is ever `\Recent`.
+    async fn claim_recent(&self, mailbox: &str, uids: &[Uid]) -> Result<Vec<Uid>, StoreError> {
+        let _ = (mailbox, uids);
+        Ok(Vec::new())
+    }
+
+    /// How many messages of `mailbox` no session claimed as `\Recent` yet, for STATUS
+    /// (RECENT) (RFC 3501 §6.3.10), as of this handle's last [`UserStore::select`] of it.
+    /// The default is 0, matching the default [`UserStore::claim_recent`].
+    async fn unclaimed_recent(&self, mailbox: &str) -> Result<u32, StoreError> {
+        let _ = mailbox;
+        Ok(0)
+    }
+
     /// Copies messages into another mailbox (RFC 3501 §6.4.7, UIDPLUS RFC 4315 §3).
     async fn copy(&self, from: &str, uids: &[Uid], to: &str) -> Result<CopyResult, StoreError>;
 

@@ -14,8 +14,15 @@
 //! change announced by the store's subscription is turned into the engine's
 //! [`MailboxChange`]s by selecting the mailbox again and comparing, so this session's own
 //! changes, which the store announces too, are not reported twice.
+//!
+//! `\Recent` (RFC 3501 §2.3.2) is given to one session only, the first to see a message:
+//! a read-write SELECT of an IMAP4rev1 session claims the messages it finds, and each
+//! re-read claims the new ones, through
+//! [`UserStore::claim_recent`](crate::store::UserStore::claim_recent); the store makes the
+//! claim atomic across sessions. STATUS (RECENT) counts the messages nobody claimed yet
+//! ([`UserStore::unclaimed_recent`](crate::store::UserStore::unclaimed_recent)).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::num::NonZeroU32;
 
@@ -23,7 +30,7 @@ use futures::io::{AsyncRead, AsyncWrite};
 use mailhub_imap_proto::command::StoreMode;
 use mailhub_imap_proto::response::{Code, QuotaResource};
 use mailhub_imap_proto::server::{
-    MailboxChange, MailboxEntry, SelectData, ServerEvent, StatusData, StoredFlags,
+    MailboxChange, MailboxEntry, MessageInfo, SelectData, ServerEvent, StatusData, StoredFlags,
 };
 use mailhub_imap_proto::types::{Atom, Flag, FlagPerm, MailboxAttr};
 
@@ -47,6 +54,10 @@ pub(super) struct Selected {
     /// RFC 822 sizes per UID: a streamed `BODY[]` is that many octets (the `RFC822.SIZE`
     /// the client was told), announced before the store is read.
     sizes: HashMap<Uid, u64>,
+    /// Whether this session claims `\Recent` for the messages it learns of: SELECT in an
+    /// IMAP4rev1 session does; EXAMINE (RFC 3501 §6.3.2: "no messages are marked as no
+    /// longer \Recent") and IMAP4rev2 sessions (RFC 9051 has no `\Recent`) do not.
+    claims_recent: bool,
 }
 
 /// The messages of the APPEND in progress.
@@ -185,9 +196,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
             },
             ServerEvent::Status { mailbox, .. } => match mail.select(&mailbox).await {
                 Ok(snap) => {
+                    // Cheap after the select just made: a count, no claim (STATUS must not
+                    // change what other sessions see as \Recent).
+                    let recent = match mail.unclaimed_recent(&mailbox).await {
+                        Ok(n) => n,
+                        Err(e) => {
+                            tracing::debug!(mailbox, error = %e, "recent count unavailable");
+                            0
+                        }
+                    };
                     let data = StatusData {
                         messages: snap.messages.len() as u32,
-                        recent: 0,
+                        recent,
                         uid_next: snap.uid_next,
                         uid_validity: snap.uid_validity,
                         unseen: snap
@@ -373,8 +393,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
         // Watch before reading, so no change falls between the two; the comparison with
         // what the client knows drops the ones the snapshot already holds.
         let watch = mail.watch(mailbox);
+        let claims_recent = !read_only && !self.server.is_enabled("IMAP4rev2");
         match mail.select(mailbox).await {
             Ok(snap) => {
+                let claimed = if claims_recent {
+                    let uids: Vec<Uid> = snap.messages.iter().map(|m| m.uid).collect();
+                    claim_recent(mail, mailbox, &uids).await
+                } else {
+                    HashSet::new()
+                };
                 let (flags, permanent_flags) = mailbox_flags(&snap);
                 let data = SelectData {
                     uid_validity: nz(snap.uid_validity),
@@ -383,7 +410,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                     flags,
                     permanent_flags,
                     read_only,
-                    messages: snap.messages.iter().map(message_info).collect(),
+                    messages: snap
+                        .messages
+                        .iter()
+                        .map(|m| recent_info(m, &claimed))
+                        .collect(),
                 };
                 let sizes = snap.messages.iter().map(|m| (m.uid, m.size)).collect();
                 let known = snap
@@ -395,6 +426,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
                     name: mailbox.to_owned(),
                     known,
                     sizes,
+                    claims_recent,
                 });
                 self.watch = Some(watch);
                 self.server.select_mailbox(data).map_err(usage)
@@ -458,11 +490,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
             sel.known.remove(u);
             sel.sizes.remove(u);
         }
+        let claimed = if sel.claims_recent {
+            let new: Vec<Uid> = snap
+                .messages
+                .iter()
+                .map(|m| m.uid)
+                .filter(|u| *u > max)
+                .collect();
+            if new.is_empty() {
+                HashSet::new()
+            } else {
+                claim_recent(&*mail, &name, &new).await
+            }
+        } else {
+            HashSet::new()
+        };
+        let Some(sel) = self.selected.as_mut() else {
+            return Ok(());
+        };
         let mut added = Vec::new();
         let mut flagged = Vec::new();
         for m in snap.messages {
             if m.uid > max {
-                added.push(message_info(&m));
+                added.push(recent_info(&m, &claimed));
                 sel.sizes.insert(m.uid, m.size);
                 sel.known.insert(m.uid, m.flags);
             } else if let Some(f) = sel.known.get_mut(&m.uid)
@@ -692,6 +742,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<'_, S> {
             .appended(nz(validity), &nzs(&uids))
             .map_err(usage)
     }
+}
+
+/// Claims `\Recent` for `uids`; a store that fails to claim gives none (the messages are
+/// then nobody's `\Recent` in this session, which loses a hint and nothing else).
+async fn claim_recent(mail: &dyn UserStore, mailbox: &str, uids: &[Uid]) -> HashSet<Uid> {
+    match mail.claim_recent(mailbox, uids).await {
+        Ok(c) => c.into_iter().collect(),
+        Err(e) => {
+            tracing::warn!(mailbox, error = %e, "claiming \\Recent failed");
+            HashSet::new()
+        }
+    }
+}
+
+/// The engine's message, `\Recent` in this session if it claimed it.
+fn recent_info(m: &crate::store::MessageMeta, claimed: &HashSet<Uid>) -> MessageInfo {
+    let mut info = message_info(m);
+    info.recent = claimed.contains(&m.uid);
+    info
 }
 
 fn special_use(s: SpecialUse) -> MailboxAttr {
