@@ -13,6 +13,11 @@
 //!
 //! Sizes come from the `,W=` field of the file name when present (names made by this crate
 //! and by Dovecot carry it); otherwise the file is read once to count its line ends.
+//!
+//! `\Recent` (RFC 3501 §2.3.2) follows Dovecot: a message is `\Recent` in the session whose
+//! `rename()` moves it from `new/` to `cur/` ([`UserStore::claim_recent`]); a rename of one
+//! file succeeds once, so the claim holds across sessions and processes. STATUS (RECENT)
+//! counts the messages the last scan found in `new/`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;

@@ -571,6 +571,39 @@ mod tests {
     }
 
     #[test]
+    fn recent_is_claimed_once() {
+        let store = MemoryStore::new();
+        let (a, b) = (store.user("dave"), store.user("dave"));
+        let first: Vec<Uid> = (0..3).map(|_| append(&a, INBOX)).collect();
+        assert_eq!(block_on(b.unclaimed_recent(INBOX)).unwrap(), 3);
+        // A UID that does not exist is never claimed.
+        assert_eq!(
+            block_on(a.claim_recent(INBOX, &[first[0], 99])).unwrap(),
+            [first[0]]
+        );
+        assert_eq!(
+            block_on(b.claim_recent(INBOX, &first)).unwrap(),
+            &first[1..]
+        );
+        assert_eq!(
+            block_on(a.claim_recent(INBOX, &first)).unwrap(),
+            Vec::<Uid>::new()
+        );
+        assert_eq!(block_on(a.unclaimed_recent(INBOX)).unwrap(), 0);
+        let next = append(&b, INBOX);
+        assert_eq!(block_on(a.unclaimed_recent(INBOX)).unwrap(), 1);
+        assert_eq!(block_on(a.claim_recent(INBOX, &[next])).unwrap(), [next]);
+        assert_eq!(
+            block_on(b.claim_recent(INBOX, &[next])).unwrap(),
+            Vec::<Uid>::new()
+        );
+        assert!(matches!(
+            block_on(a.claim_recent("Nope", &[1])),
+            Err(StoreError::NoSuchMailbox(_))
+        ));
+    }
+
+    #[test]
     fn expunge_history_names_what_went_after_a_modseq() {
         let store = MemoryStore::new();
         let u = store.user("dave");

@@ -17,6 +17,12 @@
 //! rewritten since. A message is streamed from a private temporary copy, so the mbox read lock is not held while a slow
 //! client reads. Quota is a configured limit on the total size of the user's mbox files
 //! ([`MboxStore::with_quota`]).
+//!
+//! `\Recent` (RFC 3501 §2.3.2) is not kept: the trait's default
+//! [`UserStore::claim_recent`](super::UserStore::claim_recent) claims nothing, so no message is
+//! ever `\Recent` and STATUS (RECENT) is 0. UW IMAP's way (a message without `Status: O` is
+//! new, and the session that sees it first writes the header) would rewrite the whole file on
+//! every SELECT that finds new mail.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
