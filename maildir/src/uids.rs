@@ -8,11 +8,14 @@
 //!
 //! Mod-sequences (RFC 7162 §3) are derived, not trusted: a message gets a new mod-sequence
 //! whenever its file name (hence its flags) differs from the one last recorded in the list,
-//! which also catches flag changes made by Dovecot, mutt or any other program. Dovecot keeps
+//! which also catches flag changes made by Dovecot, mutt or any other program; a move from
+//! `new/` to `cur/` that only adds the empty info `:2,` is not a change. Dovecot keeps
 //! the `M` fields when it rewrites the list (checked by the interoperability test) but writes
 //! base names without the info suffix; a message with flags then gets one new mod-sequence on
 //! the next sync, since whether its flags changed meanwhile cannot be told. That is a spurious
-//! change notice for CONDSTORE clients, never a missed one.
+//! change notice for CONDSTORE clients, never a missed one, save one case: a message in
+//! `cur/` whose flags were all removed after Dovecot recorded its base name looks like a
+//! message only moved out of `new/`.
 
 use std::collections::HashMap;
 use std::fs;

@@ -87,3 +87,26 @@ fn racing_readers_claim_each_message_exactly_once() {
     assert!(md.list(Subdir::New).unwrap().is_empty());
     assert_eq!(md.list(Subdir::Cur).unwrap().len(), MESSAGES);
 }
+
+#[test]
+fn a_claim_is_no_flag_change_for_condstore() {
+    let t = tempfile::tempdir().unwrap();
+    let md = Maildir::create(t.path().join("Maildir")).unwrap();
+    md.deliver(MSG).unwrap();
+    md.deliver(MSG).unwrap();
+    let before = md.sync_uids().unwrap();
+    for m in &before.messages {
+        assert!(md.claim_new(&m.entry).unwrap().is_some());
+    }
+    let after = md.sync_uids().unwrap();
+    assert_eq!(after.highest_modseq, before.highest_modseq);
+    for (b, a) in before.messages.iter().zip(&after.messages) {
+        assert_eq!((a.uid, a.modseq), (b.uid, b.modseq));
+        assert_eq!(a.entry.subdir(), Subdir::Cur);
+    }
+    // A real flag change still gets a new mod-sequence.
+    md.set_flags(&after.messages[0].entry, Flags::SEEN).unwrap();
+    let flagged = md.sync_uids().unwrap();
+    assert!(flagged.messages[0].modseq > after.messages[0].modseq);
+    assert_eq!(flagged.messages[1].modseq, after.messages[1].modseq);
+}
