@@ -188,3 +188,37 @@ async fn the_reject_option_refuses_a_dmarc_failure_with_550_5_7_1() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn forged_results_under_our_authserv_id_are_removed_and_others_kept() {
+    bounded(async {
+        // SPF fails (the record allows another address), whatever the forged field says.
+        let (dns, signed) = zone("192.0.2.1");
+        let hub = hub(dns, false).await;
+        let mut forged = b"Authentication-Results: MX.example.test;\r\n spf=pass smtp.mailfrom=alice@remote.test\r\nAuthentication-Results: other.example; spf=pass\r\n".to_vec();
+        forged.extend_from_slice(&signed);
+        let r = send(&hub, &forged).await;
+        assert_eq!(r.recipients[0].status, RcptStatus::Delivered, "{r:?}");
+        let got = hub.messages("dave");
+        assert_eq!(got.len(), 1);
+        let text = String::from_utf8_lossy(&got[0]).into_owned();
+        // Ours, on top, says what the checks found; the forgery is gone.
+        let ar = auth_results(&got[0]);
+        assert!(ar.contains("spf=fail"), "{ar}");
+        assert_eq!(
+            text.to_ascii_lowercase()
+                .matches("authentication-results: mx.example.test;")
+                .count(),
+            1,
+            "{text}"
+        );
+        assert!(!text.contains("MX.example.test"), "{text}");
+        // Another host's results are not ours to remove.
+        assert!(
+            text.contains("Authentication-Results: other.example; spf=pass\r\n"),
+            "{text}"
+        );
+        assert!(got[0].ends_with(&signed), "{text}");
+    })
+    .await;
+}

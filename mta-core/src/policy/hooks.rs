@@ -141,6 +141,91 @@ pub trait RecipientHook: Send + Sync {
 pub trait MessageHook: Send + Sync {
     /// Checks `message`.
     async fn check_message(&self, message: &HookMessage<'_>) -> HookVerdict;
+
+    /// The authentication service identifier this hook writes `Authentication-Results` under
+    /// (RFC 8601 §2.5), if it does. Fields that claim it in mail from a client that may not
+    /// relay are forgeries and are removed before the message is stored (§5).
+    fn authserv_id(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// `header` (a message's start) without the `Authentication-Results` fields whose
+/// authentication service identifier is one of `ids` (compared case-insensitively, RFC 8601
+/// §2.5), or `None` when it has none. Only the header block is looked at; a field's
+/// continuation lines go with it. `header` may be cut anywhere: a last field without its line
+/// end is kept as it is.
+pub fn strip_authentication_results(header: &[u8], ids: &[&str]) -> Option<Vec<u8>> {
+    const NAME: &[u8] = b"authentication-results";
+    if ids.is_empty() {
+        return None;
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let mut pos = 0;
+    while pos < header.len() {
+        // One field: its first line and every continuation line.
+        let mut end = match header[pos..].iter().position(|&b| b == b'\n') {
+            Some(i) => pos + i + 1,
+            None => break,
+        };
+        if header[pos..end] == *b"\r\n" || header[pos..end] == *b"\n" {
+            break; // the blank line: the body follows
+        }
+        while end < header.len() && matches!(header[end], b' ' | b'\t') {
+            match header[end..].iter().position(|&b| b == b'\n') {
+                Some(i) => end += i + 1,
+                None => {
+                    end = header.len();
+                    break;
+                }
+            }
+        }
+        let field = &header[pos..end];
+        let forged = field
+            .iter()
+            .position(|&b| b == b':')
+            .filter(|&c| field[..c].trim_ascii_end().eq_ignore_ascii_case(NAME))
+            .is_some_and(|c| {
+                let id = authserv_id_of(&field[c + 1..]);
+                ids.iter().any(|i| id.eq_ignore_ascii_case(i.as_bytes()))
+            });
+        if forged {
+            tracing::info!(
+                field = %String::from_utf8_lossy(field).trim_end().escape_debug(),
+                "removed an Authentication-Results field that claims our authserv-id"
+            );
+            out.get_or_insert_with(|| header[..pos].to_vec());
+        } else if let Some(o) = out.as_mut() {
+            o.extend_from_slice(field);
+        }
+        pos = end;
+    }
+    let mut o = out?;
+    o.extend_from_slice(&header[pos..]);
+    Some(o)
+}
+
+/// The authserv-id of an `Authentication-Results` value: its first token, after any
+/// comments and folding white space (RFC 8601 §2.2: `authserv-id [CFWS authres-version]`).
+fn authserv_id_of(value: &[u8]) -> &[u8] {
+    let mut i = 0;
+    let mut depth = 0usize;
+    while i < value.len() {
+        match value[i] {
+            b'(' => depth += 1,
+            b')' if depth > 0 => depth -= 1,
+            b'\\' if depth > 0 => i += 1,
+            b if depth == 0 && !b.is_ascii_whitespace() => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let start = i.min(value.len());
+    let len = value[start..]
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b';' || b == b'(')
+        .unwrap_or(value.len() - start);
+    &value[start..start + len]
 }
 
 /// DNS blocklists (RFC 5782): the client is listed when `reversed-ip.zone` has an A record.
@@ -391,6 +476,39 @@ mod tests {
             g.check(other, "a", "b", m(5 * 3600)),
             HookVerdict::Reject(_)
         ));
+    }
+
+    #[test]
+    fn forged_authentication_results_are_removed() {
+        let m = b"Received: from x\r\nAuthentication-Results: mx.example.org;\r\n dkim=pass header.d=bank.example\r\nAuthentication-Results: (c) other.example 1; spf=pass\r\nauthentication-results :MX.EXAMPLE.ORG (comment); dmarc=pass\r\nSubject: hi\r\n\r\nAuthentication-Results: mx.example.org; body\r\n";
+        let out = strip_authentication_results(m, &["mx.example.org"]).unwrap();
+        assert_eq!(
+            out,
+            b"Received: from x\r\nAuthentication-Results: (c) other.example 1; spf=pass\r\nSubject: hi\r\n\r\nAuthentication-Results: mx.example.org; body\r\n".to_vec()
+        );
+        // Nothing of ours: no copy.
+        assert_eq!(
+            strip_authentication_results(m, &["elsewhere.example"]),
+            None
+        );
+        assert_eq!(strip_authentication_results(m, &[]), None);
+        // Cut inside a field: the cut tail is kept as it is.
+        let cut = b"Authentication-Results: mx.example.org; spf=pass\r\nX: y\r\nAuthentication-Res";
+        assert_eq!(
+            strip_authentication_results(cut, &["mx.example.org"]).unwrap(),
+            b"X: y\r\nAuthentication-Res".to_vec()
+        );
+        // Bare LF lines too.
+        let lf = b"Authentication-Results: mx.example.org;\n\tnone\nA: b\n\nbody";
+        assert_eq!(
+            strip_authentication_results(lf, &["mx.example.org"]).unwrap(),
+            b"A: b\n\nbody".to_vec()
+        );
+        assert_eq!(
+            authserv_id_of(b" (a (nested) \\) c) id.example; x"),
+            b"id.example"
+        );
+        assert_eq!(authserv_id_of(b"   "), b"");
     }
 
     #[test]

@@ -549,6 +549,10 @@ impl MessageHook for MailAuth {
         }
         HookVerdict::AddHeaders(vec![r.header])
     }
+
+    fn authserv_id(&self) -> Option<&str> {
+        Some(&self.options.authserv_id)
+    }
 }
 
 #[cfg(test)]

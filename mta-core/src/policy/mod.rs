@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 pub use access::{AccessError, AccessTable, Action, IpNet, canonical};
 pub use hooks::{
     ClientHook, Dnsbl, Greylist, GreylistOptions, HookMessage, HookVerdict, MessageHook,
-    RecipientHook, SenderHook,
+    RecipientHook, SenderHook, strip_authentication_results,
 };
 pub use limits::{ConnectionGuard, ConnectionLimiter, RateLimiter, client_key};
 #[cfg(feature = "mail-auth")]
@@ -240,6 +240,15 @@ impl Policy {
     pub fn with_message_hook(mut self, h: Arc<dyn MessageHook>) -> Policy {
         self.message_hooks.push(h);
         self
+    }
+
+    /// The authserv-ids the message hooks write `Authentication-Results` under
+    /// ([`MessageHook::authserv_id`]).
+    pub fn authserv_ids(&self) -> Vec<&str> {
+        self.message_hooks
+            .iter()
+            .filter_map(|h| h.authserv_id())
+            .collect()
     }
 
     /// Whether any [`MessageHook`] is configured (the SMTP driver then holds the message

@@ -767,7 +767,13 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin + Send> Session<'a, S> {
             _ => {}
         }
         out.append(&mut tx.prefix);
-        out.extend_from_slice(&held);
+        // RFC 8601 §5: results that claim to be ours, from a client outside our trust
+        // boundary, are forgeries.
+        let ids = self.config.policy.authserv_ids();
+        match (trusted, policy::strip_authentication_results(&held, &ids)) {
+            (false, Some(stripped)) => out.extend_from_slice(&stripped),
+            _ => out.extend_from_slice(&held),
+        }
         self.write_sink(&out).await;
     }
 
