@@ -34,7 +34,7 @@ use crate::deliver::resolve::StaticResolver;
 use crate::deliver::{
     LmtpRecipient, LmtpTarget, LmtpTransport, LocalDelivery, LocalOptions, SmartHost, Transport,
 };
-use crate::policy::Policy;
+use crate::policy::{MessageHook, Policy};
 use crate::queue::{Queue, QueueError, SystemClock};
 use crate::runtime::{SharedRuntime, default_runtime};
 use crate::session::imap::{self, ImapConfig};
@@ -140,6 +140,40 @@ struct Tables {
     auth: Arc<Authenticator>,
     /// Each SMTP listener's configuration, with whether it is a submission listener.
     smtp_slots: Vec<(SmtpSlot, bool)>,
+    /// The message hook built at start (`[policy] mail_auth`), kept across reloads.
+    message_hook: Option<Arc<dyn MessageHook>>,
+}
+
+/// A [`Policy`] over `options` with the hub's message hook.
+fn policy(options: crate::policy::PolicyOptions, hook: &Option<Arc<dyn MessageHook>>) -> Policy {
+    let p = Policy::new(options);
+    match hook {
+        Some(h) => p.with_message_hook(h.clone()),
+        None => p,
+    }
+}
+
+/// `[policy] mail_auth`: SPF, DKIM and DMARC through the system's resolvers.
+#[cfg(feature = "mail-auth")]
+fn message_hook(config: &Config) -> Result<Option<Arc<dyn MessageHook>>, HubError> {
+    if !config.policy.mail_auth {
+        return Ok(None);
+    }
+    let options = crate::policy::MailAuthOptions {
+        reject_dmarc: config.policy.mail_auth_reject_dmarc,
+        ..crate::policy::MailAuthOptions::new(config.server.hostname.clone())
+    };
+    let hook = crate::policy::MailAuth::new(options).map_err(|e| HubError::Delivery {
+        key: "mail_auth",
+        message: e.to_string(),
+    })?;
+    Ok(Some(Arc::new(hook)))
+}
+
+/// Without the `mail-auth` feature the configuration refuses `mail_auth = true`.
+#[cfg(not(feature = "mail-auth"))]
+fn message_hook(_: &Config) -> Result<Option<Arc<dyn MessageHook>>, HubError> {
+    Ok(None)
 }
 
 impl Tables {
@@ -175,7 +209,10 @@ impl Tables {
             let mut c = (**w).clone();
             c.router = router.clone();
             // A new Policy: its rate-limit counters start over.
-            c.policy = Arc::new(Policy::new(new.policy_options(*submission, access.clone())));
+            c.policy = Arc::new(policy(
+                new.policy_options(*submission, access.clone()),
+                &self.message_hook,
+            ));
             *w = Arc::new(c);
         }
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = new;
@@ -498,6 +535,7 @@ impl Hub {
             config.limits.max_message_size,
         ));
         let tls = prepared.tls.clone();
+        let hook = message_hook(&config)?;
         let smtp_config = |mode: SmtpMode, submission: bool, tls: TlsMode| {
             let sink = if mode == SmtpMode::Lmtp {
                 store_sink.clone()
@@ -508,8 +546,9 @@ impl Hub {
                 mode,
                 &config.server.hostname,
                 auth.clone(),
-                Arc::new(Policy::new(
+                Arc::new(policy(
                     config.policy_options(submission, access.clone()),
+                    &hook,
                 )),
                 router.clone(),
                 sink,
@@ -578,6 +617,7 @@ impl Hub {
             config: Mutex::new(config.clone()),
             auth,
             smtp_slots,
+            message_hook: hook,
         });
         let reload: control::Reload = {
             let t = tables.clone();
