@@ -12,37 +12,23 @@
 //! certificate made at start unless `--cert`/`--key` name PEM files.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use mailhub_mta_core::auth::{AuthPolicy, Authenticator};
 use mailhub_mta_core::runtime::default_runtime;
 use mailhub_mta_core::session::imap::{ImapConfig, TlsMode, serve};
-use mailhub_mta_core::store::{MailStore, MaildirStore, MboxStore};
-use mailhub_mta_core::tls::{CertSource, ServerTls};
-use mailhub_sasl::Registry;
 use tokio_util::compat::TokioAsyncReadCompatExt;
+
+#[path = "support/mailboxes.rs"]
+mod mailboxes;
 
 /// Serves mailboxes over IMAP.
 #[derive(Parser)]
 struct Args {
     #[arg(long, default_value = "127.0.0.1:1143")]
     listen: SocketAddr,
-    /// passwd-style users file (`user:{SCHEME}hash`).
-    #[arg(long)]
-    users: PathBuf,
-    /// Maildir++ root: one Maildir per user below it.
-    #[arg(long, conflicts_with = "mbox")]
-    maildir: Option<PathBuf>,
-    /// mbox spool directory instead.
-    #[arg(long)]
-    mbox: Option<PathBuf>,
-    /// PEM certificate and key for STARTTLS.
-    #[arg(long, requires = "key")]
-    cert: Option<PathBuf>,
-    #[arg(long, requires = "cert")]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    mailboxes: mailboxes::MailboxArgs,
 }
 
 #[tokio::main]
@@ -50,26 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().init();
     let args = Args::parse();
     let runtime = default_runtime();
-    let store: Arc<dyn MailStore> = match (&args.maildir, &args.mbox) {
-        (_, Some(dir)) => Arc::new(MboxStore::under(dir, runtime.clone())?),
-        (Some(dir), None) => Arc::new(MaildirStore::under(dir, runtime.clone())),
-        (None, None) => return Err("give --maildir or --mbox".into()),
-    };
-    let auth = Authenticator::from_file(
-        Registry::default(),
-        &args.users,
-        AuthPolicy::default(),
-        runtime.clone(),
-    )?;
-    let tls = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => ServerTls::new(&CertSource::Pem {
-            cert: cert.clone(),
-            key: key.clone(),
-        })?,
-        _ => ServerTls::self_signed(&["localhost", "127.0.0.1"])?,
-    };
-    let mut config = ImapConfig::new(store, Arc::new(auth), runtime);
-    config.tls = TlsMode::StartTls(tls);
+    let m = args.mailboxes.open(runtime.clone())?;
+    let mut config = ImapConfig::new(m.store, m.auth, runtime);
+    config.tls = TlsMode::StartTls(m.tls);
     let config = Arc::new(config);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("IMAP on {}", listener.local_addr()?);
