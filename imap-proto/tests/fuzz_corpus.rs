@@ -7,25 +7,10 @@
 #[path = "../../fuzz/harness/imap.rs"]
 mod harness;
 
-use std::path::PathBuf;
-
-fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            let data = std::fs::read(&p).unwrap();
-            (p, data)
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no seed files in {}", dir.display());
-    files
-}
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../fuzz/harness/seeds.rs"]
+mod seeds;
+use seeds::corpus;
 
 #[test]
 fn replay_imap_command_corpus() {

@@ -5,18 +5,13 @@
 #[path = "../../fuzz/harness/mta_aliases.rs"]
 mod harness;
 
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../fuzz/harness/seeds.rs"]
+mod seeds;
+
 #[test]
 fn replay_mta_aliases_corpus() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/mta_aliases");
-    let mut n = 0;
-    for e in std::fs::read_dir(&dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            harness::aliases_input(&std::fs::read(&p).unwrap());
-            n += 1;
-        }
-    }
-    assert!(n > 0, "no seed files in {}", dir.display());
+    seeds::replay("mta_aliases", harness::aliases_input);
 }
 
 #[test]

@@ -8,28 +8,15 @@
 #[path = "../../fuzz/harness/pop3.rs"]
 mod harness;
 
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../fuzz/harness/seeds.rs"]
+mod seeds;
+use seeds::corpus;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
 use mailhub_pop3_proto::server::{Maildrop, Server, ServerEvent, ServerOptions};
-
-fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            let data = std::fs::read(&p).unwrap();
-            (p, data)
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no seed files in {}", dir.display());
-    files
-}
 
 #[test]
 fn replay_pop3_server_corpus() {

@@ -6,20 +6,10 @@
 #[path = "../../fuzz/harness/smtp.rs"]
 mod harness;
 
-fn replay(target: &str, f: fn(&[u8])) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        let r = std::panic::catch_unwind(|| f(&data));
-        assert!(r.is_ok(), "{} panicked", path.display());
-        n += 1;
-    }
-    assert!(n > 0, "no seeds in {}", dir.display());
-}
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../fuzz/harness/seeds.rs"]
+mod seeds;
+use seeds::replay;
 
 #[test]
 fn smtp_server_corpus() {
