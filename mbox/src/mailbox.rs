@@ -381,31 +381,44 @@ impl Mailbox {
         recover(&self.path, lock.file(), self.opts.fsync)?;
         let file = lock.file();
         let size = file.metadata()?.len();
-        let mut data = Vec::new();
-        if size > 0 {
-            let mut tail = [0u8; 3];
-            let t = &mut tail[..size.min(3) as usize];
-            file.read_exact_at(t, size - t.len() as u64)?;
-            if !(t.ends_with(b"\n\n") || t.ends_with(b"\n\r\n")) {
-                data.extend_from_slice(if t.ends_with(b"\n") { b"\n" } else { b"\n\n" });
-            }
-        }
+        let mut data = end_last_message(file, size)?.to_vec();
         data.extend_from_slice(&encode_message(
             envelope,
             message,
             self.variant,
             StoreHeaders::default(),
         ));
+        self.write_appended(file, size, None, &data)
+    }
+
+    /// Writes `data` at `size` (the end of the file under the write lock), and the advanced
+    /// last UID at `patch`, all or nothing.
+    ///
+    /// The journal must be on disk before any appended byte can be, or a crash could leave
+    /// a torn message nobody knows to cut; and its removal must be on disk before the
+    /// append is reported done, or a crash could bring it back and cut a message the
+    /// caller counts as stored (a queue would not deliver it again: lost mail).
+    fn write_appended(
+        &self,
+        file: &fs::File,
+        size: u64,
+        patch: Option<(u64, u32)>,
+        data: &[u8],
+    ) -> Result<(), Error> {
         let journal = side_path(&self.path, "mailhub-append");
         write_journal(&journal, size, self.opts.fsync)?;
-        let result = file.write_all_at(&data, size).and_then(|()| {
-            if self.opts.fsync {
-                file.sync_data()
-            } else {
-                Ok(())
+        let result = (|| -> std::io::Result<()> {
+            if let Some((at, last)) = patch {
+                file.write_all_at(format!("{last:010}").as_bytes(), at)?;
             }
-        });
+            file.write_all_at(data, size)?;
+            if self.opts.fsync {
+                file.sync_data()?;
+            }
+            Ok(())
+        })();
         if let Err(e) = result {
+            // Nothing half-written stays: cut back to the old size (the UID gap is harmless).
             let _ = file.set_len(size);
             let _ = file.sync_data();
             let _ = fs::remove_file(&journal);
@@ -438,13 +451,7 @@ impl Mailbox {
             data.extend_from_slice(&pseudo(&folder, self.variant)?);
             uids.extend((1..=n).map(Some));
         } else {
-            let mut tail = [0u8; 3];
-            let t = &mut tail[..size.min(3) as usize];
-            file.read_exact_at(t, size - t.len() as u64)?;
-            if !(t.ends_with(b"\n\n") || t.ends_with(b"\n\r\n")) {
-                // The last message lacks its blank line (or its newline): end it properly.
-                data.extend_from_slice(if t.ends_with(b"\n") { b"\n" } else { b"\n\n" });
-            }
+            data.extend_from_slice(end_last_message(file, size)?);
             match first_folder(file, self.variant, size)? {
                 Some((folder, at)) => {
                     let n = u32::try_from(msgs.len()).map_err(|_| Error::UidsExhausted)?;
@@ -471,33 +478,7 @@ impl Mailbox {
                 headers,
             ));
         }
-        // The journal must be on disk before any appended byte can be, or a crash could leave
-        // a torn message nobody knows to cut; and its removal must be on disk before the
-        // append is reported done, or a crash could bring it back and cut a message the
-        // caller counts as stored (a queue would not deliver it again: lost mail).
-        let journal = side_path(&self.path, "mailhub-append");
-        write_journal(&journal, size, self.opts.fsync)?;
-        let result = (|| -> std::io::Result<()> {
-            if let Some((at, last)) = patch {
-                file.write_all_at(format!("{last:010}").as_bytes(), at)?;
-            }
-            file.write_all_at(&data, size)?;
-            if self.opts.fsync {
-                file.sync_data()?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            // Nothing half-written stays: cut back to the old size (the UID gap is harmless).
-            let _ = file.set_len(size);
-            let _ = file.sync_data();
-            let _ = fs::remove_file(&journal);
-            return Err(e.into());
-        }
-        fs::remove_file(&journal)?;
-        if self.opts.fsync {
-            sync_dir(&self.path)?;
-        }
+        self.write_appended(file, size, patch, &data)?;
         Ok(uids)
     }
 
@@ -680,7 +661,25 @@ fn copy_range<W: Write>(file: &File, mut at: u64, mut len: u64, w: &mut W) -> Re
     Ok(())
 }
 
-/// The size recorded by an unfinished append's journal, if any.
+/// What the file's last message needs before another is appended after it (`size` octets
+/// long): nothing when it ends in a blank line, else the missing newline(s).
+fn end_last_message(file: &fs::File, size: u64) -> std::io::Result<&'static [u8]> {
+    if size == 0 {
+        return Ok(b"");
+    }
+    let mut tail = [0u8; 3];
+    let t = &mut tail[..size.min(3) as usize];
+    file.read_exact_at(t, size - t.len() as u64)?;
+    Ok(if t.ends_with(b"\n\n") || t.ends_with(b"\n\r\n") {
+        b""
+    } else if t.ends_with(b"\n") {
+        b"\n"
+    } else {
+        b"\n\n"
+    })
+}
+
+/// Records in `journal` the size to cut the mailbox back to if the append does not finish.
 fn write_journal(journal: &Path, size: u64, fsync: bool) -> Result<(), Error> {
     let mut f = File::create(journal)?;
     f.write_all(size.to_string().as_bytes())?;
@@ -691,6 +690,7 @@ fn write_journal(journal: &Path, size: u64, fsync: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// The size recorded by an unfinished append's journal, if any.
 fn read_journal(path: &Path) -> Result<Option<u64>, Error> {
     match fs::read_to_string(side_path(path, "mailhub-append")) {
         Ok(s) => Ok(s.trim().parse().ok()),
