@@ -17,32 +17,42 @@ pub use borrowed::{MailParamsRef, OrcptRef, RcptParamsRef};
 /// Decodes xtext (RFC 3461 §4): `+HH` for a byte, other characters printable ASCII but `+`
 /// and `=`.
 pub fn xtext_decode(s: &str) -> Result<Vec<u8>, ParamError> {
+    xtext_octets(s).collect()
+}
+
+/// The octets xtext (RFC 3461 §4) stands for, one at a time, an error where it is not xtext:
+/// what [`xtext_decode`] collects and the borrowed parameters check without allocating.
+pub(crate) fn xtext_octets(s: &str) -> impl Iterator<Item = Result<u8, ParamError>> + '_ {
     let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
+    std::iter::from_fn(move || {
+        let c = *b.get(i)?;
+        let octet = match c {
             b'+' => {
-                let hex = b.get(i + 1..i + 3).ok_or(ParamError::BadXtext)?;
-                let v = |c: u8| match c {
+                let hex = |c: u8| match c {
                     b'0'..=b'9' => Some(c - b'0'),
                     b'A'..=b'F' => Some(c - b'A' + 10),
                     _ => None,
                 };
-                match (v(hex[0]), v(hex[1])) {
-                    (Some(h), Some(l)) => out.push(h << 4 | l),
-                    _ => return Err(ParamError::BadXtext),
+                match b.get(i + 1..i + 3) {
+                    Some(&[h, l]) => match (hex(h), hex(l)) {
+                        (Some(h), Some(l)) => Ok(h << 4 | l),
+                        _ => Err(ParamError::BadXtext),
+                    },
+                    _ => Err(ParamError::BadXtext),
                 }
-                i += 3;
             }
-            c @ 33..=126 if c != b'=' => {
-                out.push(c);
-                i += 1;
-            }
-            _ => return Err(ParamError::BadXtext),
-        }
-    }
-    Ok(out)
+            33..=126 if c != b'=' => Ok(c),
+            _ => Err(ParamError::BadXtext),
+        };
+        // After an error the walk stops: one error, then the end.
+        i = if octet.is_ok() {
+            i + if c == b'+' { 3 } else { 1 }
+        } else {
+            b.len()
+        };
+        Some(octet)
+    })
 }
 
 /// Encodes bytes as xtext (RFC 3461 §4).

@@ -12,7 +12,7 @@ use super::{
     Body, DeliverBy, K_7BIT, K_8BITMIME, K_AUTH, K_BINARYMIME, K_BODY, K_BY, K_DELAY, K_ENVID,
     K_FAILURE, K_FULL, K_HDRS, K_MT_PRIORITY, K_NOTIFY, K_ORCPT, K_REQUIRETLS, K_RET, K_SIZE,
     K_SMTPUTF8, K_SUCCESS, MailParams, Notify, Orcpt, Param, RcptParams, Ret, decimal, flag,
-    is_keyword, parse_by, set, split_params, upper, xtext_decode,
+    is_keyword, parse_by, set, split_params, upper, xtext_decode, xtext_octets,
 };
 use crate::error::ParamError;
 
@@ -28,35 +28,15 @@ struct Xtext {
 
 /// Checks xtext (RFC 3461 §4) the way [`xtext_decode`] reads it, without decoding.
 fn xtext_check(s: &str) -> Result<Xtext, ParamError> {
-    let b = s.as_bytes();
     let mut x = Xtext {
         len: 0,
         printable: true,
         ascii: true,
     };
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => {
-                let hex = b.get(i + 1..i + 3).ok_or(ParamError::BadXtext)?;
-                let v = |c: u8| match c {
-                    b'0'..=b'9' => Some(c - b'0'),
-                    b'A'..=b'F' => Some(c - b'A' + 10),
-                    _ => None,
-                };
-                match (v(hex[0]), v(hex[1])) {
-                    (Some(h), Some(l)) => {
-                        let c = h << 4 | l;
-                        x.printable &= (32..=126).contains(&c);
-                        x.ascii &= c < 0x80;
-                    }
-                    _ => return Err(ParamError::BadXtext),
-                }
-                i += 3;
-            }
-            33..=126 if b[i] != b'=' => i += 1,
-            _ => return Err(ParamError::BadXtext),
-        }
+    for c in xtext_octets(s) {
+        let c = c?;
+        x.printable &= (32..=126).contains(&c);
+        x.ascii &= c < 0x80;
         x.len += 1;
     }
     Ok(x)
