@@ -272,7 +272,6 @@ pub struct SmtpTransport {
     port: u16,
     connect_timeout: Duration,
     max_addresses: usize,
-    reuse: ConnectionReuse,
     sessions: Sessions,
 }
 
@@ -281,7 +280,7 @@ impl std::fmt::Debug for SmtpTransport {
         f.debug_struct("SmtpTransport")
             .field("smart_host", &self.smart_host)
             .field("port", &self.port)
-            .field("reuse", &self.reuse)
+            .field("reuse", &self.sessions.reuse)
             .finish_non_exhaustive()
     }
 }
@@ -307,7 +306,6 @@ impl SmtpTransport {
             port: 25,
             connect_timeout: Duration::from_secs(30),
             max_addresses: 20,
-            reuse: ConnectionReuse::default(),
             sessions: Sessions::new(ConnectionReuse::default(), client.runtime.clone()),
             client,
         }
@@ -339,7 +337,6 @@ impl SmtpTransport {
 
     /// How sessions are reused ([`ConnectionReuse::NEVER`]: one connection per message).
     pub fn with_reuse(mut self, reuse: ConnectionReuse) -> SmtpTransport {
-        self.reuse = reuse;
         self.sessions = Sessions::new(reuse, self.client.runtime.clone());
         self
     }
